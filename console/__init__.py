@@ -1,0 +1,1 @@
+"""The advocate console: its own process, serving advocates and integrations (CONTRACT.md)."""

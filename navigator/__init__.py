@@ -1,0 +1,1 @@
+"""Shared plumbing of the survivor resource navigator: configuration, database, CLI, launcher."""

@@ -1,0 +1,54 @@
+"""Configuration from the environment, with the embedded single-machine defaults of CONTRACT.md.
+
+Every process (Rasa, the action server, the console, the CLI) reads its settings here, so that a
+relative SQLite path means the same file whichever directory a process was started from.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VAR_DIR = ROOT / "var"
+BUILD_DIR = ROOT / "build"
+
+DEFAULT_DATABASE_URL = "sqlite:///var/navigator.db"
+DEFAULT_TRACKER_STORE_URL = "sqlite:///var/tracker.db"
+DEFAULT_PORTS = {"RASA_PORT": 5005, "ACTION_PORT": 5055, "CONSOLE_PORT": 5006}
+
+
+def absolute_sqlite_url(url: str) -> str:
+    """Resolve a relative SQLite path against the project root; other URLs pass unchanged."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        return prefix + str(ROOT / url[len(prefix):])
+    return url
+
+
+def database_url() -> str:
+    """The directory / handoff / account database (`DATABASE_URL`)."""
+    return absolute_sqlite_url(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+
+
+def uses_embedded_database() -> bool:
+    """True when no `DATABASE_URL` is set: the embedded default, the only place demo rows may go."""
+    return not os.environ.get("DATABASE_URL")
+
+
+def tracker_store_url() -> str:
+    """Rasa's SQL tracker store (`TRACKER_STORE_URL`)."""
+    return absolute_sqlite_url(os.environ.get("TRACKER_STORE_URL") or DEFAULT_TRACKER_STORE_URL)
+
+
+def lock_store_url() -> str | None:
+    """Redis URL of Rasa's lock store, or None for the in-memory lock store."""
+    return os.environ.get("LOCK_STORE_URL") or None
+
+
+def port(name: str) -> int:
+    """Port of one of the three processes: RASA_PORT, ACTION_PORT or CONSOLE_PORT."""
+    value = os.environ.get(name) or str(DEFAULT_PORTS[name])
+    try:
+        return int(value)
+    except ValueError:
+        raise SystemExit(f"{name} must be a port number, not {value!r}") from None

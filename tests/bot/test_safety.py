@@ -1,0 +1,53 @@
+"""Emergency signals: caught whatever the wording, and not raised by everyday idioms."""
+import pytest
+
+from bot.components.safety import detect, load_lexicon
+
+
+@pytest.mark.parametrize("text, category", [
+    ("he has a gun and he's here", "danger"),
+    ("he is choking me", "danger"),
+    ("they locked me in and won't let me go", "danger"),
+    ("my pimp is outside", "danger"),
+    ("he said he's gonna kill me", "danger"),
+    ("I'm scared he will kill me", "danger"),
+    ("he's hurting my kids", "danger"),
+    ("i am going to kill myself tonight", "self_harm"),
+    ("i took all my pills", "self_harm"),
+    ("im gonna kms", "self_harm"),
+    ("i wanna die", "self_harm"),
+    ("I don't want to live anymore", "self_harm"),
+    ("she's not breathing", "medical"),
+    ("he hit me and im pregnant", "medical"),
+    ("I overdosed", "medical"),
+])
+def test_emergencies_are_caught_with_their_category(text, category):
+    signal = detect(text)
+    assert signal is not None, text
+    assert signal.category == category
+
+
+@pytest.mark.parametrize("text", [
+    "this paperwork is killing me",
+    "my phone is about to die",
+    "my phone is dying",
+    "I need an emergency shelter",
+    "I left him a year ago and need a divorce lawyer",
+    "he used to hit me, I need a lawyer",
+    "is the counseling free",
+    "I need a shelter in Boise",
+    "can you shoot me a text with the address",
+    "my boss has my passport",
+])
+def test_everyday_phrases_do_not_raise_an_emergency(text):
+    assert detect(text) is None
+
+
+def test_danger_told_as_history_escalates_when_it_is_happening_now_too():
+    assert detect("he choked me two years ago") is None
+    assert detect("he choked me years ago and he is outside now").category == "danger"
+
+
+def test_lexicon_has_every_category_and_compiles():
+    lexicon = load_lexicon()
+    assert all(lexicon.categories[c] for c in ("self_harm", "danger", "medical"))
