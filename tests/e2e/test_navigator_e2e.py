@@ -1,0 +1,150 @@
+"""The whole navigator, as `make run` starts it, driven only through CONTRACT.md's interfaces:
+the Rasa REST channel, the console API and the `navigator` CLI."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from navigator.build import model_path
+from navigator.config import ROOT
+from tests.helpers import free_port, http, wait_until
+
+pytestmark = pytest.mark.e2e
+SAMPLE_DIRECTORY = ROOT.parent / "shared" / "eval" / "sample" / "directory_hsds3"
+NAVIGATOR = str(Path(sys.executable).parent / "navigator")
+START_TIMEOUT_S = 300
+
+
+class Stack:
+    def __init__(self, work: Path):
+        self.work = work
+        self.log = work / "run.log"
+        ports = {name: free_port() for name in ("RASA_PORT", "ACTION_PORT", "CONSOLE_PORT")}
+        self.env = {**os.environ, **{k: str(v) for k, v in ports.items()},
+                    "DATABASE_URL": f"sqlite:///{work}/navigator.db",
+                    "TRACKER_STORE_URL": f"sqlite:///{work}/tracker.db"}
+        self.rasa = f"http://127.0.0.1:{ports['RASA_PORT']}"
+        self.console = f"http://127.0.0.1:{ports['CONSOLE_PORT']}"
+        self.ports = ports
+        self.process = None
+        self.token = None
+
+    def start(self) -> None:
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen([NAVIGATOR, "serve"], cwd=ROOT, env=self.env, stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+        ready = wait_until(lambda: http("GET", self.rasa + "/", timeout=2)[0] == 200
+                           and http("GET", self.console + "/healthz", timeout=2)[0] == 200,
+                           START_TIMEOUT_S, interval=1, process=self.process)
+        if not ready:
+            self.stop()
+            pytest.fail("the navigator did not start; its log ends:\n" + self.log.read_text()[-3000:])
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([NAVIGATOR, *args], cwd=ROOT, env=self.env, capture_output=True, text=True,
+                              timeout=120)
+
+    def say(self, sender: str, text: str) -> str:
+        status, replies = http("POST", self.rasa + "/webhooks/rest/webhook", {"sender": sender, "message": text})
+        assert status == 200, replies
+        return "\n".join((r.get("text") or "") + "".join(b["title"] for b in r.get("buttons") or [])
+                         for r in replies)
+
+    def handoffs(self):
+        return http("GET", self.console + "/api/handoffs?status=open",
+                    headers={"Authorization": f"Bearer {self.token}"})[1]
+
+    def stop(self) -> int:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                return self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                return self.process.wait()
+        return self.process.returncode if self.process else 0
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    if not model_path().exists():
+        pytest.fail("no trained model: run `make setup` first")
+    if not SAMPLE_DIRECTORY.exists():
+        pytest.skip("../shared/eval/sample is not here")
+    stack = Stack(tmp_path_factory.mktemp("stack"))
+    stack.start()
+    imported = stack.cli("import-hsds", str(SAMPLE_DIRECTORY))
+    assert imported.returncode == 0, imported.stderr
+    created = stack.cli("tokens", "create", "e2e")
+    assert created.returncode == 0, created.stderr
+    stack.token = created.stdout.strip().splitlines()[-1]
+    yield stack
+    stack.stop()
+
+
+def sender() -> str:
+    return f"e2e-{uuid.uuid4().hex[:10]}"
+
+
+def test_kind_and_place_in_one_message_get_the_nearest_services_at_once(stack):
+    reply = stack.say(sender(), "I need a shelter in Boise")
+    assert "Foothills Quiet House" in reply and "(555) 0100-1000" in reply
+    assert "Old Boise Shelter" not in reply  # inactive
+    assert reply.index("Foothills Quiet House") < reply.index("Table Rock Family Shelter")
+
+
+def test_a_kind_then_the_place_the_bot_asks_for(stack):
+    conversation = sender()
+    asked = stack.say(conversation, "I need help with drugs")
+    assert "ZIP" in asked and "Missouri Bend Recovery" not in asked
+    assert "Missouri Bend Recovery" in stack.say(conversation, "Omaha, NE")
+
+
+def test_an_emergency_mid_flow_names_911_and_opens_an_emergency_handoff_within_2_s(stack):
+    conversation = sender()
+    stack.say(conversation, "I need a shelter")
+    reply = stack.say(conversation, "he has a gun and he's here")
+    said_at = time.monotonic()
+    assert "911" in reply
+    assert wait_until(lambda: any(h["conversation_id"] == conversation and h["priority"] == "emergency"
+                                  for h in stack.handoffs()), 2, interval=0.2)
+    assert time.monotonic() - said_at < 2.5
+    (handoff,) = [h for h in stack.handoffs() if h["conversation_id"] == conversation]
+    assert handoff["channel"] == "rest" and handoff["status"] == "open"
+
+
+def test_self_harm_names_988(stack):
+    assert "988" in stack.say(sender(), "i want to kill myself")
+
+
+def test_the_console_api_refuses_requests_without_a_valid_token(stack):
+    status, body = http("GET", stack.console + "/api/handoffs?status=open")
+    assert status == 401 and "conversation_id" not in str(body)
+
+
+def test_the_cli_search_sees_the_import_without_a_restart(stack):
+    result = stack.cli("search", "--kind", "legal", "--near", "omaha", "--json")
+    assert result.returncode == 0, result.stderr
+    assert "Old Market Survivor Law" in result.stdout
+
+
+def test_logs_hold_no_message_text(stack):
+    secret = f"i need a shelter near 68102 codeword{uuid.uuid4().hex[:6]}"
+    stack.say(sender(), secret)
+    log = stack.log.read_text(errors="replace")
+    assert "codeword" not in log and "he has a gun" not in log
+
+
+def test_sigterm_stops_all_three_processes(stack):
+    assert stack.stop() == 0
+    for port in stack.ports.values():
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
