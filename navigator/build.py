@@ -93,8 +93,14 @@ def ensure_model() -> Path:
     command = [sys.executable, "-m", "rasa", "train", "--config", "config.yml", "--domain", "domain.yml",
                "--data", "bot/data", "--out", str(MODELS_DIR), "--fixed-model-name", target.name[:-7]]
     started = time.monotonic()
-    print("setup: training the Rasa model (data or config changed)...", flush=True)
-    subprocess.run(command, cwd=ROOT, check=True)
+    log_path = BUILD_DIR / "train.log"
+    print(f"setup: training the Rasa model (data or config changed; log: {log_path.relative_to(ROOT)})...",
+          flush=True)
+    with open(log_path, "w") as log:
+        result = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        print("".join(log_path.read_text(errors="replace").splitlines(keepends=True)[-40:]), file=sys.stderr)
+        raise SystemExit(f"setup: training failed (exit {result.returncode}); see {log_path}")
     print(f"setup: trained in {time.monotonic() - started:.0f} s -> {target.relative_to(ROOT)}", flush=True)
     for old in MODELS_DIR.glob("navigator-*.tar.gz"):
         if old != target:
