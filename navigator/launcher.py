@@ -63,15 +63,23 @@ def child_environment() -> dict[str, str]:
     return env
 
 
+def rasa_server_command(model: Path, env: dict[str, str], port: str) -> list[str]:
+    """One Rasa server on loopback `port`: the survivor channels and the token-guarded HTTP API."""
+    return [str(Path(sys.executable).parent / "rasa"), "run", "--model", str(model), "--enable-api",
+            "--auth-token", env["RASA_API_TOKEN"], "--interface", "127.0.0.1", "--port", port,
+            "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"]
+
+
+def action_server_command(env: dict[str, str]) -> list[str]:
+    return [str(Path(sys.executable).parent / "rasa"), "run", "actions", "--actions", "bot.actions",
+            "--port", env["ACTION_PORT"]]
+
+
 def commands(model: Path, env: dict[str, str]) -> dict[str, list[str]]:
-    bin_dir = Path(sys.executable).parent
-    rasa = str(bin_dir / "rasa")
     return {
-        "actions": [rasa, "run", "actions", "--actions", "bot.actions", "--port", env["ACTION_PORT"]],
+        "actions": action_server_command(env),
         "console": [sys.executable, "-m", "console"],
-        "rasa": [rasa, "run", "--model", str(model), "--enable-api", "--auth-token", env["RASA_API_TOKEN"],
-                 "--interface", "127.0.0.1", "--port", env["RASA_PORT"],
-                 "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
+        "rasa": rasa_server_command(model, env, env["RASA_PORT"]),
     }
 
 
