@@ -9,7 +9,7 @@ import argparse
 import logging
 import sys
 
-COMMAND_MODULES = ("resources.commands", "console.commands", "navigator.launcher")
+COMMAND_MODULES = ("resources.commands", "console.commands", "navigator.retention", "navigator.launcher")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,129 @@
+"""Retention and real deletion of what survivors said (CONTRACT.md: `navigator purge`).
+
+Conversations live in Rasa's tracker store (`TRACKER_STORE_URL`, table `events`); what points at
+them (handoffs, the audit trail, alerts, idempotency records of the channels) lives in
+`DATABASE_URL`. A purge removes conversations whose last activity is older than the cut-off and
+every record of them, in both stores.
+
+Deleting a row is not enough: SQLite keeps deleted text in free pages and in its write-ahead log.
+So the purge turns on `secure_delete` (deleted content overwritten with zeros), then vacuums and
+truncates the log. PostgreSQL keeps dead tuples until VACUUM reclaims them; the README says what
+an operator must schedule there.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from navigator import config, db
+
+# Tables of DATABASE_URL that hold per-conversation records: (table, time column, id column).
+# A table that does not exist (yet) in a database is skipped.
+CONVERSATION_RECORDS = (
+    ("handoff", "created_at", "conversation_id"),
+)
+
+
+@dataclass
+class PurgeReport:
+    conversations: int = 0
+    tracker_events: int = 0
+    records: dict[str, int] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        out = [f"conversations deleted: {self.conversations} ({self.tracker_events} tracker events)"]
+        out += [f"{table} rows deleted: {count}" for table, count in self.records.items()]
+        return out
+
+
+def cutoff_for(days: float, now: float | None = None) -> float:
+    """Unix time before which data goes; 0 days means everything up to now."""
+    if days < 0:
+        raise ValueError("--older-than takes a number of days, 0 or more")
+    return (now if now is not None else time.time()) - days * 86400
+
+
+def purge(days: float, directory_engine: Engine | None = None, tracker_engine: Engine | None = None,
+          now: float | None = None) -> PurgeReport:
+    """Delete conversations idle for more than `days` days, and their records, from every store."""
+    cutoff = cutoff_for(days, now)
+    directory_engine = directory_engine or db.get_engine()
+    tracker_engine = tracker_engine or db.engine_for(config.tracker_store_url())
+    report = PurgeReport()
+
+    expired: list[str] = []
+    if sa.inspect(tracker_engine).has_table("events"):
+        with tracker_engine.begin() as connection:
+            _secure_delete_on(connection)
+            expired = list(connection.execute(sa.text(
+                "SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) <= :cutoff"),
+                {"cutoff": cutoff}).scalars())
+            for chunk in _chunks(expired):
+                result = connection.execute(
+                    sa.text("DELETE FROM events WHERE sender_id IN :ids").bindparams(
+                        sa.bindparam("ids", expanding=True)), {"ids": chunk})
+                report.tracker_events += result.rowcount
+        report.conversations = len(expired)
+
+    cutoff_time = dt.datetime.utcfromtimestamp(cutoff)
+    inspector = sa.inspect(directory_engine)
+    with directory_engine.begin() as connection:
+        _secure_delete_on(connection)
+        for table, time_column, id_column in CONVERSATION_RECORDS:
+            if not inspector.has_table(table):
+                continue
+            deleted = connection.execute(sa.text(
+                f"DELETE FROM {table} WHERE {time_column} <= :cutoff"), {"cutoff": cutoff_time}).rowcount
+            for chunk in _chunks(expired):
+                deleted += connection.execute(
+                    sa.text(f"DELETE FROM {table} WHERE {id_column} IN :ids").bindparams(
+                        sa.bindparam("ids", expanding=True)), {"ids": chunk}).rowcount
+            report.records[table] = deleted
+
+    for engine in {id(tracker_engine): tracker_engine, id(directory_engine): directory_engine}.values():
+        compact(engine)
+    return report
+
+
+def compact(engine: Engine) -> None:
+    """Rewrite SQLite files so deleted text is in no page of the database or its log."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(sa.text("VACUUM"))
+        connection.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
+
+
+def _secure_delete_on(connection) -> None:
+    if connection.dialect.name == "sqlite":
+        connection.execute(sa.text("PRAGMA secure_delete=ON"))
+
+
+def _chunks(items: list[str], size: int = 500):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    purge_parser = subparsers.add_parser(
+        "purge", help="delete conversations, handoffs and alerts older than DAYS (0: all), from every store")
+    purge_parser.add_argument("--older-than", type=float, required=True, metavar="DAYS",
+                              help="days since a conversation's last message (0 deletes everything)")
+    purge_parser.set_defaults(handler=purge_command)
+
+
+def purge_command(args: argparse.Namespace) -> int:
+    try:
+        cutoff_for(args.older_than)
+    except ValueError as error:
+        raise SystemExit(f"navigator purge: {error}") from None
+    db.create_schema()
+    report = purge(args.older_than)
+    for line in report.lines():
+        print(line)
+    return 0

@@ -1,0 +1,84 @@
+"""`navigator purge`: conversations and their records go from every store, and the text is in
+no database file afterwards."""
+import asyncio
+import time
+
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from navigator import db
+from navigator.cli import main
+from navigator.handoffs import list_handoffs, open_handoff
+from navigator.retention import purge
+
+DAY = 86400
+
+
+def save_conversation(store, sender, text, when):
+    tracker = DialogueStateTracker.from_events(sender, [UserUttered(text, timestamp=when),
+                                                         BotUttered("Here is help.", timestamp=when + 1)])
+    asyncio.run(store.save(tracker))
+
+
+def file_bytes(path):
+    data = path.read_bytes()
+    wal = path.with_name(path.name + "-wal")
+    return data + (wal.read_bytes() if wal.exists() else b"")
+
+
+def stores(tmp_path, monkeypatch):
+    tracker_path, directory_path = tmp_path / "tracker.db", tmp_path / "navigator.db"
+    monkeypatch.setenv("TRACKER_STORE_URL", f"sqlite:///{tracker_path}")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{directory_path}")
+    db.create_schema()
+    return SQLTrackerStore(dialect="sqlite", db=str(tracker_path)), tracker_path, directory_path
+
+
+def sqlite_without_secure_delete(path):
+    """An engine on a SQLite whose default is to leave deleted rows in free pages (many builds;
+    Debian's turns secure_delete on at compile time, which would hide a missing purge step)."""
+    from sqlalchemy import create_engine, event
+
+    engine = create_engine(f"sqlite:///{path}", future=True)
+    event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA secure_delete=OFF"))
+    return engine
+
+
+def test_purge_older_than_keeps_recent_conversations_and_erases_old_text(tmp_path, monkeypatch):
+    store, tracker_path, directory_path = stores(tmp_path, monkeypatch)
+    now = time.time()
+    save_conversation(store, "old-conv", "zebra-secret-old he hurt me", now - 40 * DAY)
+    save_conversation(store, "new-conv", "zebra-secret-new need a lawyer", now - 1 * DAY)
+    with db.session_scope() as session:
+        open_handoff(session, "old-conv", "rest", "emergency", "danger")
+        open_handoff(session, "new-conv", "rest", "request", "request")
+
+    report = purge(30, tracker_engine=sqlite_without_secure_delete(tracker_path))
+
+    assert report.conversations == 1
+    assert asyncio.run(store.retrieve("old-conv")) is None
+    assert asyncio.run(store.retrieve("new-conv")) is not None
+    with db.session_scope() as session:
+        assert [h.conversation_id for h in list_handoffs(session)] == ["new-conv"]
+    assert b"zebra-secret-old" not in file_bytes(tracker_path)
+    assert b"zebra-secret-new" in file_bytes(tracker_path)
+
+
+def test_purge_zero_from_the_cli_deletes_everything(tmp_path, monkeypatch, capsys):
+    store, tracker_path, _ = stores(tmp_path, monkeypatch)
+    save_conversation(store, "c1", "zebra-secret-one", time.time() - 60)
+    assert main(["purge", "--older-than", "0"]) == 0
+    assert "conversations deleted: 1" in capsys.readouterr().out
+    assert asyncio.run(store.retrieve("c1")) is None
+    assert b"zebra-secret-one" not in file_bytes(tracker_path)
+
+
+def test_negative_days_is_a_clear_error(tmp_path, monkeypatch):
+    stores(tmp_path, monkeypatch)
+    try:
+        main(["purge", "--older-than", "-1"])
+    except SystemExit as error:
+        assert "0 or more" in str(error)
+    else:
+        raise AssertionError("negative days accepted")
