@@ -72,6 +72,20 @@ def ensure_spacy_pipeline() -> None:
     stamp.write_text(value)
 
 
+def ensure_safety_model() -> None:
+    """The emergency classifier, retrained when its labelled data or its code changed."""
+    from bot.components import safety_model
+
+    stamp = BUILD_DIR / "safety_model.stamp"
+    value = fingerprint(("bot/components/safety_data", "bot/components/safety_model.py",
+                         "bot/components/safety.py", "bot/components/safety_lexicon.yml",
+                         "bot/nlp/sentence_encoder.py"))
+    if _stamp_ok(stamp, value, safety_model.MODEL_PATH):
+        return
+    _step("training the emergency classifier", safety_model.build)
+    stamp.write_text(value)
+
+
 def ensure_schema() -> None:
     from navigator import db
 
@@ -120,6 +134,7 @@ def main() -> int:
     BUILD_DIR.mkdir(exist_ok=True)
     ensure_gazetteer()
     ensure_spacy_pipeline()
+    ensure_safety_model()
     ensure_schema()
     ensure_demo_directory()
     ensure_model()

@@ -26,15 +26,24 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.components import safety_model
+from bot.components.safety_model import DEFAULT_THRESHOLD
+
 LEXICON_PATH = Path(__file__).with_name("safety_lexicon.yml")
 EMERGENCY_INTENT = "emergency"
 DANGER_ENTITY = "danger_type"
 CATEGORIES = ("self_harm", "danger", "medical")  # order = precedence when several match
-# Slang and contractions spaCy's norms leave alone.
-_NORMS = {"'s": "is", "’s": "is", "im": "i am", "m": "am", "r": "are", "u": "you", "ur": "your",
+# Texting shorthand and contractions that spaCy's norms leave alone.
+_NORMS = {"'s": "is", "’s": "is", "s": "is", "im": "i am", "m": "am", "r": "are", "u": "you", "ur": "your",
           "wanna": "want to", "gonna": "going to", "gotta": "got to", "tryna": "trying to",
-          "n't": "not", "'m": "am", "'re": "are", "'ll": "will", "'d": "would", "bf": "boyfriend",
-          "gf": "girlfriend", "rn": "right now", "pls": "please", "plz": "please"}
+          "n't": "not", "nt": "not", "'m": "am", "'re": "are", "'ll": "will", "'d": "would",
+          "hes": "he is", "shes": "she is", "theyre": "they are", "ive": "i have", "ill": "i will",
+          "bf": "boyfriend", "gf": "girlfriend", "rn": "right now", "pls": "please", "plz": "please",
+          "tmrw": "tomorrow", "tmr": "tomorrow", "tonite": "tonight", "thru": "through", "cuz": "because",
+          "bc": "because", "b4": "before", "2nite": "tonight", "n": "and", "ppl": "people",
+          "wont": "will not", "cant": "can not", "dont": "do not", "didnt": "did not", "isnt": "is not",
+          "doesnt": "does not", "wouldnt": "would not", "aint": "is not", "whats": "what is",
+          "w": "with", "w/": "with", "someones": "someone is", "theres": "there is", "cuz": "because"}
 
 
 @dataclass(frozen=True)
@@ -46,49 +55,137 @@ class SafetySignal:
 
 
 @dataclass(frozen=True)
+class Category:
+    patterns: List["re.Pattern[str]"]
+    vetoes: List[str]
+
+
+@dataclass(frozen=True)
 class Lexicon:
     guards: List["re.Pattern[str]"]
-    past: List["re.Pattern[str]"]
-    present: List["re.Pattern[str]"]
-    categories: Dict[str, List["re.Pattern[str]"]]
+    contexts: Dict[str, List["re.Pattern[str]"]]
+    categories: Dict[str, Category]
 
 
 @lru_cache(maxsize=4)
 def load_lexicon(path: Path = LEXICON_PATH) -> Lexicon:
     data = yaml.safe_load(path.read_text())
+    word_sets = expand_word_sets(data.get("sets") or {}, data.get("irregular") or {})
 
-    def compile_all(key: str) -> List["re.Pattern[str]"]:
-        return [re.compile(p) for p in data.get(key) or []]
+    def compile_all(patterns) -> List["re.Pattern[str]"]:
+        return [re.compile(_fill_sets(p, word_sets, path)) for p in patterns or []]
 
-    return Lexicon(compile_all("guards"), compile_all("past"), compile_all("present"),
-                   {c: compile_all(c) for c in CATEGORIES})
+    contexts = {name: compile_all(patterns) for name, patterns in (data.get("contexts") or {}).items()}
+    categories = {}
+    for name in CATEGORIES:
+        spec = data[name]
+        unknown = set(spec.get("vetoes") or []) - set(contexts)
+        if unknown:
+            raise ValueError(f"{path.name}: {name} vetoes unknown contexts {sorted(unknown)}")
+        categories[name] = Category(compile_all(spec.get("patterns")), list(spec.get("vetoes") or []))
+    return Lexicon(compile_all(data.get("guards")), contexts, categories)
+
+
+def expand_word_sets(sets: Dict[str, List[str]], irregular: Dict[str, List[str]]) -> Dict[str, str]:
+    """Each word set as one regex alternation; sets named `*_verbs` get every inflected form."""
+    expanded = {}
+    for name, words in sets.items():
+        forms = set()
+        for word in words:
+            word = str(word)
+            forms.update(inflect(word, irregular) if name.endswith("_verbs") else [word])
+        ordered = sorted(forms, key=lambda w: (-len(w), w))  # longest first: "beat up" before "beat"
+        expanded[name] = "(?:" + "|".join(re.escape(w) for w in ordered) + ")"
+    return expanded
+
+
+def inflect(verb: str, irregular: Dict[str, List[str]]) -> List[str]:
+    """A verb (or phrasal verb) and its -s, past and -ing forms: "grab" -> grabs, grabbed, ..."""
+    if verb in irregular:
+        return [verb, *irregular[verb]]
+    head, _, rest = verb.partition(" ")
+    tail = f" {rest}" if rest else ""
+    if head in irregular:
+        return [verb] + [f"{form}{tail}" for form in irregular[head]]
+    if head.endswith("e"):
+        forms = [head + "s", head + "d", head[:-1] + "ing"]
+    elif head.endswith("y") and head[-2:-1] not in "aeiou":
+        forms = [head[:-1] + "ies", head[:-1] + "ied", head + "ing"]
+    elif head.endswith(("s", "sh", "ch", "x", "z")):
+        forms = [head + "es", head + "ed", head + "ing"]
+    else:
+        forms = [head + "s", head + "ed", head + "ing"]
+    return [verb] + [f"{form}{tail}" for form in forms]
+
+
+def _fill_sets(pattern: str, word_sets: Dict[str, str], path: Path) -> str:
+    def replace(match: "re.Match[str]") -> str:
+        name = match.group(1)
+        if name not in word_sets:
+            raise ValueError(f"{path.name}: pattern uses unknown word set {{{name}}}: {pattern}")
+        return word_sets[name]
+
+    return re.sub(r"\{([a-z_]+)\}", replace, pattern)
 
 
 def normalise(tokens: List[Any]) -> str:
-    """Lower-cased text from spaCy tokens' norms, slang expanded, quotes straightened."""
+    """Lower-cased text from spaCy tokens' norms, shorthand expanded, quotes straightened."""
     words = []
     for token in tokens:
         norm = token.norm_.replace("’", "'")
         words.append(_NORMS.get(norm, norm))
-    return re.sub(r"\s+", " ", " ".join(words)).strip()
+    return re.sub(r"\s+", " ", " ".join(words)).strip().lower().replace(" ?", "?")
 
 
-def detect(text: str, doc=None, lexicon: Optional[Lexicon] = None) -> Optional[SafetySignal]:
-    """The emergency signal in a message, or None. `doc` is its spaCy doc when one is at hand."""
-    if doc is None:
-        doc = _tokenizer()(text)
-    lexicon = lexicon or load_lexicon()
-    normalised = normalise(list(doc))
-    for guard in lexicon.guards:
+def normalise_text(text: str) -> str:
+    return normalise(list(_tokenizer()(text)))
+
+
+def without_guarded_phrases(normalised: str, lexicon: Optional[Lexicon] = None) -> str:
+    """The normalised message with everyday idioms and negations ("not suicidal") blanked out."""
+    for guard in (lexicon or load_lexicon()).guards:
         normalised = guard.sub(" ", normalised)
-    told_as_past = any(p.search(normalised) for p in lexicon.past) and not any(
-        p.search(normalised) for p in lexicon.present)
-    for category in CATEGORIES:
-        if category == "danger" and told_as_past:
+    return re.sub(r"\s+", " ", normalised).strip()
+
+
+def classifier_text(text: str) -> str:
+    """What the trained model reads: the same normalisation and guards as the lexicon."""
+    return without_guarded_phrases(normalise_text(text))
+
+
+def lexicon_signal(normalised: str, lexicon: Optional[Lexicon] = None) -> Optional[SafetySignal]:
+    """What the reviewed lexicon finds in a normalised message, or None."""
+    lexicon = lexicon or load_lexicon()
+    normalised = without_guarded_phrases(normalised, lexicon)
+    in_context = {name: any(p.search(normalised) for p in patterns) for name, patterns in lexicon.contexts.items()}
+    happening_now = in_context.get("present", False)
+    for name in CATEGORIES:
+        category = lexicon.categories[name]
+        if not happening_now and any(in_context.get(veto) for veto in category.vetoes):
             continue
-        for pattern in lexicon.categories[category]:
+        for pattern in category.patterns:
             if pattern.search(normalised):
-                return SafetySignal(category, pattern.pattern)
+                return SafetySignal(name, pattern.pattern)
+    return None
+
+
+def detect(text: str, doc=None, lexicon: Optional[Lexicon] = None, model: Any = "default",
+           threshold: float = DEFAULT_THRESHOLD) -> Optional[SafetySignal]:
+    """The emergency signal in a message, or None: the lexicon first, then the trained model.
+
+    `doc` is the message's spaCy doc when one is at hand; `model=None` uses the lexicon alone.
+    """
+    normalised = normalise(list(doc if doc is not None else _tokenizer()(text)))
+    signal = lexicon_signal(normalised, lexicon)
+    if signal is not None:
+        return signal
+    model = safety_model.load() if model == "default" else model
+    if model is None:
+        return None
+    features = safety_model.featurise([without_guarded_phrases(normalised)], [text])[0]
+    probability = model.probability(features)
+    if probability >= threshold:
+        return SafetySignal(model.category(features), f"model p={probability:.2f}")
     return None
 
 
@@ -105,11 +202,22 @@ def _tokenizer():
 class SafetySignalClassifier(GraphComponent):
     """Sets intent `emergency` (confidence 1.0) and a `danger_type` entity on lexicon matches."""
 
+    def __init__(self, threshold: float = DEFAULT_THRESHOLD) -> None:
+        self.threshold = threshold
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"threshold": DEFAULT_THRESHOLD}
+
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                execution_context: ExecutionContext) -> "SafetySignalClassifier":
         load_lexicon()
-        return cls()
+        if safety_model.load() is not None:  # at start-up, not on a survivor's first message
+            from bot.nlp.sentence_encoder import sentence_encoder
+
+            sentence_encoder()
+        return cls(float(config.get("threshold", DEFAULT_THRESHOLD)))
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
@@ -119,7 +227,7 @@ class SafetySignalClassifier(GraphComponent):
             text = message.get(TEXT)
             if not text:
                 continue
-            signal = detect(text, message.get(SPACY_DOCS[TEXT]))
+            signal = detect(text, message.get(SPACY_DOCS[TEXT]), threshold=self.threshold)
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
             if signal is None and intent != EMERGENCY_INTENT:
                 continue

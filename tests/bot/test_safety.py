@@ -18,7 +18,8 @@ from bot.components.safety import detect, load_lexicon
     ("i wanna die", "self_harm"),
     ("I don't want to live anymore", "self_harm"),
     ("she's not breathing", "medical"),
-    ("he hit me and im pregnant", "medical"),
+    ("he hit me and im pregnant", "danger"),  # violence still happening comes first; both say 911
+    ("im 7 months pregnant and bleeding", "medical"),
     ("I overdosed", "medical"),
 ])
 def test_emergencies_are_caught_with_their_category(text, category):

@@ -1,0 +1,180 @@
+"""Emergency detection, measured: recall, false alarms and the first number named (988 vs 911).
+
+    python -m benchmarks.safety.evaluate                 # held-out set, detector as deployed
+    python -m benchmarks.safety.evaluate --cv            # + leave-one-author-out over safety_data/
+    python -m benchmarks.safety.evaluate --pipeline      # + through the trained Rasa NLU model
+    python -m benchmarks.safety.evaluate -v              # list every miss and false alarm
+
+The held-out file (tests/safety/heldout_messages.yml) was written by someone who saw neither the
+lexicon nor the training data; it is never trained or tuned on. `make eval` runs this.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, List, Optional
+
+from navigator.config import ROOT
+
+HELDOUT = ROOT / "tests" / "safety" / "heldout_messages.yml"
+
+
+@dataclass
+class Score:
+    name: str
+    emergencies: int = 0
+    caught: int = 0
+    ordinary: int = 0
+    false_alarms: int = 0
+    wrong_first_number: int = 0
+    by_category: dict = field(default_factory=dict)
+    misses: List[str] = field(default_factory=list)
+    alarms: List[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.caught / max(self.emergencies, 1)
+
+    @property
+    def false_alarm_rate(self) -> float:
+        return self.false_alarms / max(self.ordinary, 1)
+
+    def row(self) -> str:
+        cats = ", ".join(f"{c} {hit}/{n}" for c, (hit, n) in sorted(self.by_category.items()))
+        per_msg = self.seconds / max(self.emergencies + self.ordinary, 1) * 1000
+        return (f"| {self.name} | {self.recall:.3f} ({self.caught}/{self.emergencies}) | "
+                f"{self.false_alarm_rate:.3f} ({self.false_alarms}/{self.ordinary}) | "
+                f"{self.wrong_first_number} | {cats} | {per_msg:.1f} |")
+
+
+HEADER = ("| detector | recall | false alarms | 988/911 wrong | recall by category | ms/msg |\n"
+          "|---|---|---|---|---|---|")
+
+
+def score(name: str, messages, judge: Callable[[str], Optional[str]]) -> Score:
+    """`judge(text)` -> category of the emergency it sees, or None."""
+    result = Score(name)
+    started = time.perf_counter()
+    for message in messages:
+        seen = judge(message.text)
+        if message.category:
+            result.emergencies += 1
+            hit, n = result.by_category.get(message.category, (0, 0))
+            result.by_category[message.category] = (hit + bool(seen), n + 1)
+            if seen:
+                result.caught += 1
+                if (seen == "self_harm") != (message.category == "self_harm"):
+                    result.wrong_first_number += 1
+            else:
+                result.misses.append(f"[{message.category}] {message.text}")
+        else:
+            result.ordinary += 1
+            if seen:
+                result.false_alarms += 1
+                result.alarms.append(f"[{seen}] {message.text}")
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def deployed_judges():
+    from bot.components.safety import detect
+
+    def lexicon(text):
+        signal = detect(text, model=None)
+        return signal.category if signal else None
+
+    def combined(text):
+        signal = detect(text)
+        return signal.category if signal else None
+
+    return [("lexicon only", lexicon), ("lexicon + classifier (deployed)", combined)]
+
+
+def pipeline_judge(model_path: Path):
+    """The whole NLU pipeline of the trained Rasa model: intent `emergency` or not."""
+    from rasa.core.agent import load_agent
+
+    agent = asyncio.run(load_agent(str(model_path)))
+
+    def judge(text):
+        parsed = asyncio.run(agent.parse_message(text))
+        if (parsed.get("intent") or {}).get("name") != "emergency":
+            return None
+        kinds = [e["value"] for e in parsed.get("entities", []) if e.get("entity") == "danger_type"]
+        return kinds[0] if kinds else "danger"
+
+    return judge
+
+
+def cross_validate():
+    """Leave one author's file out: train the classifier on the others, test on it."""
+    from bot.components import safety_model
+    from bot.components.safety import classifier_text, normalise_text, lexicon_signal
+
+    files = safety_model.training_files()
+    rows = []
+    for held in files:
+        others = [f for f in files if f != held]
+        model = safety_model.train(safety_model.read_labelled(others), classifier_text)
+        messages = safety_model.read_labelled([held])
+
+        def judge(text, model=model):
+            normalised = normalise_text(text)
+            signal = lexicon_signal(normalised)
+            if signal:
+                return signal.category
+            features = safety_model.featurise([classifier_text(text)], [text])[0]
+            return model.category(features) if model.probability(features) >= safety_model.DEFAULT_THRESHOLD else None
+
+        rows.append(score(f"held out: {held.name}", messages, judge))
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--heldout", type=Path, default=HELDOUT)
+    parser.add_argument("--cv", action="store_true", help="leave-one-author-out over safety_data/ (about a minute)")
+    parser.add_argument("--pipeline", action="store_true", help="also through the trained Rasa model")
+    parser.add_argument("-v", "--verbose", action="store_true", help="list misses and false alarms")
+    args = parser.parse_args(argv)
+
+    from bot.components.safety_model import read_labelled
+
+    results = []
+    if args.heldout.exists():
+        messages = read_labelled([args.heldout])
+        print(f"Held-out set: {args.heldout.relative_to(ROOT)} "
+              f"({sum(1 for m in messages if m.category)} emergencies, "
+              f"{sum(1 for m in messages if not m.category)} ordinary)\n")
+        judges = deployed_judges()
+        if args.pipeline:
+            from navigator.build import model_path
+
+            judges.append(("Rasa NLU pipeline (intent emergency)", pipeline_judge(model_path())))
+        results = [score(name, messages, judge) for name, judge in judges]
+        print(HEADER)
+        for result in results:
+            print(result.row())
+    else:
+        print(f"no held-out set at {args.heldout}", file=sys.stderr)
+    if args.cv:
+        print("\nLeave-one-author-out over the training files (lexicon + classifier):\n")
+        print(HEADER)
+        for result in cross_validate():
+            print(result.row())
+    if args.verbose:
+        for result in results:
+            print(f"\n## {result.name}: misses")
+            print("\n".join(result.misses) or "(none)")
+            print(f"\n## {result.name}: false alarms")
+            print("\n".join(result.alarms) or "(none)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""The trained half of emergency detection: a classifier that catches the phrasings the reviewed
+lexicon (`safety_lexicon.yml`) has no pattern for.
+
+Features: character and word n-grams of the normalised message (idioms blanked out by the
+lexicon's guards first), plus a sentence embedding (`bot.nlp.sentence_encoder`, all-MiniLM-L6-v2
+in NumPy) so that meaning, not only spelling, carries over to words nobody wrote down. Trained at
+set-up (seconds; scikit-learn, which Rasa already ships) from the labelled messages in
+`safety_data/` — written for the project by people who never saw the lexicon — and saved to
+`build/safety_model.joblib`. Two models: is this an emergency at all, and if so which first
+number (self_harm -> 988; danger, medical -> 911).
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+import yaml
+
+from navigator.config import BUILD_DIR
+
+DATA_DIR = Path(__file__).with_name("safety_data")
+MODEL_PATH = BUILD_DIR / "safety_model.joblib"
+DEFAULT_THRESHOLD = 0.6  # chosen by leave-one-author-out validation (docs/safety-detection.md)
+EMBEDDING_WEIGHT = 2.0  # scale of the unit-length sentence vector beside the tf-idf features
+
+
+@dataclass(frozen=True)
+class LabelledMessage:
+    text: str
+    category: Optional[str]  # danger / self_harm / medical; None for an ordinary message
+
+
+def read_labelled(paths: Sequence[Path]) -> List[LabelledMessage]:
+    """Messages from YAML files shaped `{emergency: [{text, category}], ordinary: [{text}]}`."""
+    messages: List[LabelledMessage] = []
+    for path in paths:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+        messages += [LabelledMessage(m["text"], m["category"]) for m in data.get("emergency") or []]
+        messages += [LabelledMessage(m["text"], None) for m in data.get("ordinary") or []]
+    return messages
+
+
+def training_files() -> List[Path]:
+    return sorted(DATA_DIR.glob("*.yml"))
+
+
+def _text_features():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_union
+
+    return make_union(
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True),
+        TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True),
+    )
+
+
+@dataclass(frozen=True)
+class Features:
+    """One message as the models see it."""
+
+    text: str  # normalised, idioms blanked out
+    embedding: "object"  # 384-d unit vector of the original message
+
+
+def featurise(texts: Sequence[str], raw_texts: Sequence[str], encoder=None) -> List[Features]:
+    from bot.nlp.sentence_encoder import sentence_encoder
+
+    vectors = (encoder or sentence_encoder()).encode(list(raw_texts))
+    return [Features(t, v) for t, v in zip(texts, vectors)]
+
+
+class _Classifier:
+    """tf-idf n-grams + sentence embedding -> logistic regression."""
+
+    def __init__(self) -> None:
+        from sklearn.linear_model import LogisticRegression
+
+        self.ngrams = _text_features()
+        self.model = LogisticRegression(C=4, class_weight="balanced", max_iter=3000)
+
+    def _matrix(self, features: Sequence[Features], fit: bool = False):
+        import numpy as np
+        import scipy.sparse as sp
+
+        texts = [f.text for f in features]
+        grams = self.ngrams.fit_transform(texts) if fit else self.ngrams.transform(texts)
+        dense = np.vstack([f.embedding for f in features]) * EMBEDDING_WEIGHT
+        return sp.hstack([grams, sp.csr_matrix(dense)]).tocsr()
+
+    def fit(self, features: Sequence[Features], labels: Sequence) -> "_Classifier":
+        self.model.fit(self._matrix(features, fit=True), list(labels))
+        return self
+
+    def predict_proba(self, features: Sequence[Features]):
+        return self.model.predict_proba(self._matrix(features))
+
+    def predict(self, features: Sequence[Features]):
+        return self.model.predict(self._matrix(features))
+
+
+@dataclass
+class SafetyModel:
+    detector: _Classifier  # P(emergency)
+    categoriser: _Classifier  # danger / self_harm / medical
+
+    def probability(self, features: Features) -> float:
+        return float(self.detector.predict_proba([features])[0][1])
+
+    def category(self, features: Features) -> str:
+        return str(self.categoriser.predict([features])[0])
+
+
+def train(messages: Sequence[LabelledMessage], prepare) -> SafetyModel:
+    """Fit both models; `prepare(text)` gives the normalised, guarded text used at run time too."""
+    features = featurise([prepare(m.text) for m in messages], [m.text for m in messages])
+    detector = _Classifier().fit(features, [int(m.category is not None) for m in messages])
+    emergencies = [(f, m.category) for f, m in zip(features, messages) if m.category]
+    categoriser = _Classifier().fit([f for f, _ in emergencies], [c for _, c in emergencies])
+    return SafetyModel(detector, categoriser)
+
+
+def build(path: Path = MODEL_PATH) -> Tuple[Path, int]:
+    """Train on every file in safety_data/ and save the model; returns (path, number of messages)."""
+    import joblib
+
+    from bot.components.safety import classifier_text
+
+    messages = read_labelled(training_files())
+    model = train(messages, classifier_text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    joblib.dump(model, tmp)
+    tmp.replace(path)
+    return path, len(messages)
+
+
+@lru_cache(maxsize=1)
+def load(path: Path = MODEL_PATH) -> Optional[SafetyModel]:
+    """The trained model, or None when set-up has not built it (the lexicon still works alone)."""
+    import joblib
+
+    return joblib.load(path) if path.exists() else None
+
+
+if __name__ == "__main__":
+    from bot.components import safety_model  # pickle the classes under their importable name
+
+    saved, count = safety_model.build(Path(sys.argv[1]) if len(sys.argv) > 1 else MODEL_PATH)
+    print(f"{saved} ({count} labelled messages)")
