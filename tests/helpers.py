@@ -1,12 +1,23 @@
-"""Small helpers shared by tests that talk to a running process over HTTP."""
+"""Small helpers shared by tests that talk to a running process over HTTP, and `Stack`: the
+whole navigator as `make run` starts it, on free ports and its own databases."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any, Optional
+
+from navigator.config import ROOT
+
+NAVIGATOR = str(Path(sys.executable).parent / "navigator")
+STACK_START_TIMEOUT_S = 300
 
 
 def free_port() -> int:
@@ -43,3 +54,63 @@ def wait_until(predicate, timeout: float, interval: float = 0.5, process=None) -
             pass
         time.sleep(interval)
     return False
+
+
+class Stack:
+    """`navigator serve` in a temporary folder: free ports, its own DATABASE_URL and
+    TRACKER_STORE_URL, and any extra environment (`env`), with its output in `work/run.log`."""
+
+    def __init__(self, work: Path, env: Optional[dict] = None):
+        self.work = work
+        self.log = work / "run.log"
+        ports = {name: free_port() for name in ("RASA_PORT", "ACTION_PORT", "CONSOLE_PORT")}
+        self.env = {**os.environ, **{k: str(v) for k, v in ports.items()},
+                    "DATABASE_URL": f"sqlite:///{work}/navigator.db",
+                    "TRACKER_STORE_URL": f"sqlite:///{work}/tracker.db",
+                    "RASA_API_TOKEN": f"stack-{os.getpid()}-{ports['RASA_PORT']}", **(env or {})}
+        self.rasa = f"http://127.0.0.1:{ports['RASA_PORT']}"
+        self.console = f"http://127.0.0.1:{ports['CONSOLE_PORT']}"
+        self.ports = ports
+        self.process = None
+        self.token = None
+
+    @property
+    def rasa_api_token(self) -> str:
+        return self.env["RASA_API_TOKEN"]
+
+    def start(self) -> None:
+        import pytest
+
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen([NAVIGATOR, "serve"], cwd=ROOT, env=self.env, stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+        ready = wait_until(lambda: http("GET", self.rasa + "/", timeout=2)[0] == 200
+                           and http("GET", self.console + "/healthz", timeout=2)[0] == 200,
+                           STACK_START_TIMEOUT_S, interval=1, process=self.process)
+        if not ready:
+            self.stop()
+            pytest.fail("the navigator did not start; its log ends:\n" + self.log.read_text()[-3000:])
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([NAVIGATOR, *args], cwd=ROOT, env=self.env, capture_output=True, text=True,
+                              timeout=120)
+
+    def say(self, sender: str, text: str) -> str:
+        status, replies = http("POST", self.rasa + "/webhooks/rest/webhook", {"sender": sender, "message": text})
+        assert status == 200, replies
+        return "\n".join((r.get("text") or "") + "".join(b["title"] for b in r.get("buttons") or [])
+                         for r in replies)
+
+    def handoffs(self):
+        return http("GET", self.console + "/api/handoffs?status=open",
+                    headers={"Authorization": f"Bearer {self.token}"})[1]
+
+    def stop(self) -> int:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                return self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                return self.process.wait()
+        return self.process.returncode if self.process else 0

@@ -2,75 +2,18 @@
 the Rasa REST channel, the console API and the `navigator` CLI."""
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
 from navigator.build import model_path
 from navigator.config import ROOT
-from tests.helpers import free_port, http, wait_until
+from tests.helpers import Stack, http, wait_until
 
 pytestmark = pytest.mark.e2e
 SAMPLE_DIRECTORY = ROOT.parent / "shared" / "eval" / "sample" / "directory_hsds3"
-NAVIGATOR = str(Path(sys.executable).parent / "navigator")
-START_TIMEOUT_S = 300
-
-
-class Stack:
-    def __init__(self, work: Path):
-        self.work = work
-        self.log = work / "run.log"
-        ports = {name: free_port() for name in ("RASA_PORT", "ACTION_PORT", "CONSOLE_PORT")}
-        self.env = {**os.environ, **{k: str(v) for k, v in ports.items()},
-                    "DATABASE_URL": f"sqlite:///{work}/navigator.db",
-                    "TRACKER_STORE_URL": f"sqlite:///{work}/tracker.db"}
-        self.rasa = f"http://127.0.0.1:{ports['RASA_PORT']}"
-        self.console = f"http://127.0.0.1:{ports['CONSOLE_PORT']}"
-        self.ports = ports
-        self.process = None
-        self.token = None
-
-    def start(self) -> None:
-        with open(self.log, "wb") as log:
-            self.process = subprocess.Popen([NAVIGATOR, "serve"], cwd=ROOT, env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
-        ready = wait_until(lambda: http("GET", self.rasa + "/", timeout=2)[0] == 200
-                           and http("GET", self.console + "/healthz", timeout=2)[0] == 200,
-                           START_TIMEOUT_S, interval=1, process=self.process)
-        if not ready:
-            self.stop()
-            pytest.fail("the navigator did not start; its log ends:\n" + self.log.read_text()[-3000:])
-
-    def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([NAVIGATOR, *args], cwd=ROOT, env=self.env, capture_output=True, text=True,
-                              timeout=120)
-
-    def say(self, sender: str, text: str) -> str:
-        status, replies = http("POST", self.rasa + "/webhooks/rest/webhook", {"sender": sender, "message": text})
-        assert status == 200, replies
-        return "\n".join((r.get("text") or "") + "".join(b["title"] for b in r.get("buttons") or [])
-                         for r in replies)
-
-    def handoffs(self):
-        return http("GET", self.console + "/api/handoffs?status=open",
-                    headers={"Authorization": f"Bearer {self.token}"})[1]
-
-    def stop(self) -> int:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                return self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                return self.process.wait()
-        return self.process.returncode if self.process else 0
 
 
 @pytest.fixture(scope="module")

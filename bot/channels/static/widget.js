@@ -1,0 +1,369 @@
+/*
+ * The survivor resource navigator's web chat widget.
+ *
+ * Embed it with one tag (it loads its stylesheet and talks only to the server it came from):
+ *   <script src="https://NAVIGATOR/webchat/widget.js" defer
+ *           data-exit-url="https://www.google.com/" data-container="#chat"></script>
+ * data-exit-url: the neutral site the quick exit opens; data-container: an element to show the
+ * chat in (without it, the chat floats at the bottom right).
+ *
+ * Safety: nothing from another host; no inline script or style (works under a strict CSP);
+ * the only thing stored is the session id, in sessionStorage (this tab only), removed on exit.
+ * The quick exit (the first button on the page, or Esc twice) clears the chat and replaces the
+ * page, so Back does not return to it. Every word shown comes from the server (domain.yml).
+ */
+(function () {
+  "use strict";
+
+  var WORDS = /*WORDS*/{};
+  var SESSION_KEY = "navigator-webchat-session";
+  var ESCAPE_TWICE_MS = 1000;
+  var HEARTBEAT_MS = 15000; /* a connection silent for 3 heartbeats is dead: reconnect */
+  var script = document.currentScript;
+  if (!script || window.navigatorWebChat) {
+    return;
+  }
+  var server = new URL(script.src, window.location.href);
+  var exitUrl = script.getAttribute("data-exit-url") || "https://www.google.com/";
+  var containerSelector = script.getAttribute("data-container");
+
+  var socket = null;
+  var ready = false;
+  var leaving = false;
+  var botSeen = 0;
+  var outbox = [];
+  var waiting = {};
+  var attempt = 0;
+  var reconnectTimer = null;
+  var lastEscape = 0;
+  var nextId = 1;
+  var lastHeard = 0;
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) {
+      node.className = className;
+    }
+    if (text) {
+      node.textContent = text;
+    }
+    return node;
+  }
+
+  function storedSession() {
+    try {
+      return window.sessionStorage.getItem(SESSION_KEY);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function storeSession(id) {
+    try {
+      window.sessionStorage.setItem(SESSION_KEY, id);
+    } catch (e) { /* private mode: the chat still works, a reload starts afresh */ }
+  }
+
+  /* ---- the page: quick exit first in the tab order, then the chat panel ---- */
+
+  var stylesheet = element("link");
+  stylesheet.rel = "stylesheet";
+  stylesheet.href = new URL("widget.css", server).href;
+  document.head.appendChild(stylesheet);
+
+  var exitButton = element("button", "nvc-exit", WORDS.exit);
+  exitButton.type = "button";
+  exitButton.title = WORDS.exitHint;
+  document.body.insertBefore(exitButton, document.body.firstChild);
+
+  var panel = element("section", "nvc-panel");
+  panel.setAttribute("aria-labelledby", "nvc-title");
+  var title = element("h2", "nvc-title", WORDS.title);
+  title.id = "nvc-title";
+  var hint = element("p", "nvc-hint", WORDS.exitHint);
+  var log = element("div", "nvc-log");
+  log.setAttribute("role", "log");
+  log.setAttribute("aria-live", "polite");
+  log.setAttribute("aria-labelledby", "nvc-title");
+  log.tabIndex = 0; /* a keyboard can scroll it */
+  var status = element("p", "nvc-status");
+  status.setAttribute("role", "status");
+  var form = element("form", "nvc-form");
+  var label = element("label", "nvc-label", WORDS.input);
+  label.htmlFor = "nvc-input";
+  var input = element("input", "nvc-input");
+  input.id = "nvc-input";
+  input.type = "text";
+  input.autocomplete = "off";
+  input.maxLength = 1000;
+  input.setAttribute("enterkeyhint", "send");
+  var sendButton = element("button", "nvc-send", WORDS.send);
+  sendButton.type = "submit";
+  form.appendChild(label);
+  form.appendChild(input);
+  form.appendChild(sendButton);
+  panel.appendChild(title);
+  panel.appendChild(hint);
+  panel.appendChild(log);
+  panel.appendChild(status);
+  panel.appendChild(form);
+
+  var container = containerSelector ? document.querySelector(containerSelector) : null;
+  if (container) {
+    panel.classList.add("nvc-inline");
+    container.appendChild(panel);
+  } else {
+    panel.classList.add("nvc-floating");
+    document.body.appendChild(panel);
+  }
+
+  /* ---- messages ---- */
+
+  var PHONE = /(\+?1[-. ]?)?\(?\d{3}\)?[-. ]?\d{3,4}[-. ]?\d{4}/g;
+
+  /* Text with phone numbers as tap-to-call links; never parsed as HTML. */
+  function appendText(node, text) {
+    var last = 0;
+    text.replace(PHONE, function (match, _country, offset) {
+      node.appendChild(document.createTextNode(text.slice(last, offset)));
+      var link = element("a", "nvc-phone", match);
+      link.href = "tel:" + match.replace(/[^\d+]/g, "");
+      node.appendChild(link);
+      last = offset + match.length;
+      return match;
+    });
+    node.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  function showMessage(from, text, buttons, extraClass) {
+    var item = element("div", "nvc-message nvc-from-" + from + (extraClass ? " " + extraClass : ""));
+    item.appendChild(element("span", "nvc-speaker", (from === "user" ? WORDS.you : WORDS.helper) + " "));
+    var body = element("span", "nvc-text");
+    appendText(body, text || "");
+    item.appendChild(body);
+    if (buttons && buttons.length) {
+      var group = element("div", "nvc-choices");
+      group.setAttribute("role", "group");
+      buttons.forEach(function (choice) {
+        var button = element("button", "nvc-choice", choice.title);
+        button.type = "button";
+        button.addEventListener("click", function () {
+          say(choice.payload, choice.title);
+          input.focus();
+        });
+        group.appendChild(button);
+      });
+      item.appendChild(group);
+    }
+    log.appendChild(item);
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function hasConversation() {
+    return log.querySelector(".nvc-message:not(.nvc-welcome)") !== null;
+  }
+
+  function clearConversation() {
+    Array.prototype.slice.call(log.querySelectorAll(".nvc-message:not(.nvc-welcome)")).forEach(function (node) {
+      node.parentNode.removeChild(node);
+    });
+  }
+
+  function setStatus(text) {
+    status.textContent = text || "";
+  }
+
+  /* ---- the connection ---- */
+
+  function say(text, shown) {
+    text = (text || "").trim();
+    if (!text || leaving) {
+      return;
+    }
+    showMessage("user", shown || text);
+    outbox.push({ type: "message", id: String(Date.now()) + "-" + nextId++, text: text });
+    flush();
+  }
+
+  function flush() {
+    while (ready && socket && socket.readyState === WebSocket.OPEN && outbox.length) {
+      var frame = outbox.shift();
+      waiting[frame.id] = frame;
+      socket.send(JSON.stringify(frame));
+    }
+  }
+
+  function receive(frame) {
+    if (frame.type === "session") {
+      storeSession(frame.session);
+      ready = true;
+      attempt = 0;
+      setStatus("");
+      /* what was sent but not answered before the connection dropped goes again (the server
+         skips what it already had) */
+      var unanswered = Object.keys(waiting).map(function (id) { return waiting[id]; });
+      waiting = {};
+      outbox = unanswered.concat(outbox);
+      flush();
+    } else if (frame.type === "history") {
+      if (frame.full) {
+        clearConversation();
+        botSeen = 0;
+      }
+      frame.messages.forEach(function (line) {
+        showMessage(line.from, line.text, line.buttons);
+        if (line.from === "bot") {
+          botSeen += 1;
+        }
+      });
+    } else if (frame.type === "bot") {
+      showMessage("bot", frame.text, frame.buttons);
+      botSeen += 1;
+    } else if (frame.type === "done") {
+      delete waiting[frame.id];
+    }
+  }
+
+  function connect() {
+    if (leaving) {
+      return;
+    }
+    reconnectTimer = null;
+    var url = new URL("socket", server);
+    url.protocol = server.protocol === "https:" ? "wss:" : "ws:";
+    var ws = new WebSocket(url.href);
+    socket = ws;
+    ready = false;
+    ws.onopen = function () {
+      lastHeard = Date.now();
+      var session = storedSession();
+      ws.send(JSON.stringify({ type: "hello", session: session, seen: botSeen,
+                               full: Boolean(session) && !hasConversation() }));
+    };
+    ws.onmessage = function (event) {
+      lastHeard = Date.now();
+      var frame;
+      try {
+        frame = JSON.parse(event.data);
+      } catch (e) {
+        return;
+      }
+      if (socket === ws) {
+        receive(frame);
+      }
+    };
+    ws.onclose = function () {
+      if (socket !== ws) {
+        return;
+      }
+      socket = null;
+      ready = false;
+      if (!leaving) {
+        setStatus(WORDS.reconnecting);
+        reconnectLater();
+      }
+    };
+  }
+
+  /* Give up on a connection that is dead but not closed (a network that vanished without a
+     word can leave a socket open for minutes), and start a new one. */
+  function abandon() {
+    var ws = socket;
+    socket = null;
+    ready = false;
+    if (ws) {
+      try {
+        ws.close();
+      } catch (e) { /* it is gone either way */ }
+    }
+    if (!leaving) {
+      setStatus(WORDS.reconnecting);
+      reconnectLater();
+    }
+  }
+
+  window.setInterval(function () {
+    if (!socket || socket.readyState !== WebSocket.OPEN) {
+      return;
+    }
+    if (Date.now() - lastHeard > 3 * HEARTBEAT_MS) {
+      abandon();
+    } else {
+      socket.send(JSON.stringify({ type: "ping" }));
+    }
+  }, HEARTBEAT_MS);
+
+  function reconnectLater() {
+    if (reconnectTimer !== null || leaving) {
+      return;
+    }
+    attempt += 1;
+    var delay = Math.min(10000, 500 * Math.pow(2, attempt - 1)) * (0.8 + Math.random() * 0.4);
+    reconnectTimer = window.setTimeout(connect, delay);
+  }
+
+  window.addEventListener("offline", function () {
+    if (socket) {
+      abandon();
+    }
+  });
+
+  window.addEventListener("online", function () {
+    if (leaving || (socket && socket.readyState === WebSocket.OPEN)) {
+      return;
+    }
+    if (socket) {
+      var stale = socket;
+      socket = null;
+      try {
+        stale.close();
+      } catch (e) { /* replaced below */ }
+    }
+    window.clearTimeout(reconnectTimer);
+    reconnectTimer = null;
+    attempt = 0;
+    connect();
+  });
+
+  /* ---- quick exit ---- */
+
+  function quickExit() {
+    leaving = true;
+    try {
+      if (socket && socket.readyState === WebSocket.OPEN) {
+        socket.send(JSON.stringify({ type: "exit" }));
+      }
+    } catch (e) { /* leaving matters more than telling the server */ }
+    try {
+      window.sessionStorage.removeItem(SESSION_KEY);
+    } catch (e) { /* nothing was stored */ }
+    log.textContent = "";
+    input.value = "";
+    outbox = [];
+    waiting = {};
+    window.location.replace(exitUrl);
+  }
+
+  exitButton.addEventListener("click", quickExit);
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") {
+      return;
+    }
+    var now = Date.now();
+    if (now - lastEscape < ESCAPE_TWICE_MS) {
+      quickExit();
+    }
+    lastEscape = now;
+  }, true);
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    say(input.value);
+    input.value = "";
+  });
+
+  showMessage("bot", WORDS.welcome, [], "nvc-welcome");
+  setStatus(WORDS.connecting);
+  connect();
+  window.navigatorWebChat = { exit: quickExit };
+})();

@@ -1,0 +1,301 @@
+"""The SMS line: Twilio's webhook at /webhooks/twilio/webhook, answered through Twilio's REST API.
+
+Rasa's own Twilio channel takes forged requests, blocks the server while it sends, breaks on a
+picture, lets "/restart" past NLU and loses replies when a turn outlasts Twilio's 15 seconds.
+This one
+- refuses (403) any request whose X-Twilio-Signature does not verify for TWILIO_WEBHOOK_URL and
+  TWILIO_AUTH_TOKEN, and handles nothing of it;
+- answers Twilio at once with empty TwiML, and runs the turn in a background task that the end
+  of the request does not cancel; one texter's messages are handled one at a time, in order;
+- handles a MessageSid once (kept in the database), so Twilio's retries are not answered twice;
+- honours STOP / START / HELP as Twilio's Advanced Opt-Out does: nothing is sent after STOP;
+- ends the conversation on EXIT with a neutral reply; answers a picture without words kindly;
+- sends one turn's replies as one text, cut into messages of at most 1,600 characters, options
+  numbered ("Reply 1 for ..."); a bare number answers with the option's payload.
+Phone numbers and message text are never logged; Rasa sees a random conversation id, never the
+number (sms_store).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Set, Text
+from urllib.parse import parse_qsl
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
+from rasa.shared.core.events import BotUttered, UserUttered
+from sanic import Blueprint, response
+from sanic.request import Request, RequestParameters
+from sanic.response import HTTPResponse
+from twilio.request_validator import RequestValidator
+
+from bot.channels import sms_store, sms_text
+from bot.channels.incoming import exit_message, user_message
+from bot.channels.twilio_rest import UNSUBSCRIBED_RECIPIENT, TwilioSendError, send_sms
+from bot.channels.words import Words
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "twilio"
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+STOP_GRACE_S = 10.0  # how long a stopping server waits for turns still running
+
+# Responses (domain.yml) the channel says itself.
+OPTION_LINE = "utter_part_sms_option"
+HELP_REPLY = "utter_sms_help"
+PICTURE_REPLY = "utter_sms_picture_only"
+ERROR_REPLY = "utter_channel_error"
+
+
+@dataclass(frozen=True)
+class IncomingSms:
+    """The fields of Twilio's webhook the line uses."""
+
+    phone: Text
+    body: Text
+    media_count: int
+    opt_out_type: Text  # Advanced Opt-Out's OptOutType: STOP, START, HELP, or ""
+
+    @classmethod
+    def from_form(cls, form: Any) -> "IncomingSms":
+        try:
+            media_count = int(form.get("NumMedia") or 0)
+        except ValueError:
+            media_count = 0
+        return cls(form.get("From") or "", form.get("Body") or "", media_count,
+                   (form.get("OptOutType") or "").upper())
+
+
+def what_to_do(sms: IncomingSms, opted_out: bool) -> Text:
+    """What a text asks of the line: "stop", "start", "ignore" (opted out), "help", "exit",
+    "picture" (no words), "nothing" (empty) or "turn" (the assistant answers it)."""
+    word = sms_text.keyword(sms.body)
+    if sms.opt_out_type == "STOP" or word in sms_text.STOP_WORDS:
+        return "stop"
+    if sms.opt_out_type == "START" or (opted_out and word in sms_text.START_WORDS):
+        return "start"
+    if opted_out:
+        return "ignore"
+    if sms.opt_out_type == "HELP" or word in sms_text.HELP_WORDS:
+        return "help"
+    if word in sms_text.EXIT_WORDS:
+        return "exit"
+    if not sms.body.strip():
+        return "picture" if sms.media_count else "nothing"
+    return "turn"
+
+
+def offered_options(events: Sequence[Any]) -> List[Dict[Text, Any]]:
+    """The options of the last message the texter got, if it had any (and they have not
+    answered it yet): what a bare number picks from."""
+    for event in reversed(events):
+        if isinstance(event, UserUttered):
+            return []
+        if isinstance(event, BotUttered):
+            return list(event.data.get("buttons") or event.data.get("quick_replies") or [])
+    return []
+
+
+@dataclass
+class TexterQueue:
+    """One texter's texts waiting to be handled, one at a time."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    waiting: int = 0
+
+
+class TurnCollector(CollectingOutputChannel):
+    """Collects one turn's replies, sent afterwards as one text; named "twilio" so responses'
+    `channel: twilio` variations apply."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL
+
+
+class TwilioSmsOutput(OutputChannel):
+    """Sends messages to a texter by conversation id: a turn's replies, and what an advocate
+    sends through Rasa's API (`output_channel=latest`)."""
+
+    def __init__(self, words: Words):
+        self.words = words
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        await self.deliver(recipient_id, [message])
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await self.deliver(recipient_id, [{"text": text}])
+
+    async def deliver(self, conversation_id: Text, messages: Sequence[Dict[Text, Any]]) -> None:
+        """Send `messages` as one text (cut at 1,600 characters), unless the texter opted out."""
+        if not messages:  # a turn the bot did not answer (an advocate holds the conversation)
+            return
+        texter = await asyncio.to_thread(sms_store.texter_for_conversation, conversation_id)
+        if texter is None:
+            logger.warning("no texter for an SMS conversation (purged?); nothing sent")
+            return
+        if texter.opted_out:
+            logger.info("texter opted out; nothing sent")
+            return
+        conversation = await self.words.conversation(conversation_id)
+        text = sms_text.turn_text([(message.get("text") or "", await self._option_lines(message, conversation))
+                                   for message in messages])
+        for part in sms_text.split_for_sms(text):
+            try:
+                await send_sms(texter.phone, part)
+            except TwilioSendError as error:
+                if error.code == UNSUBSCRIBED_RECIPIENT:  # Twilio holds a STOP we did not see
+                    await asyncio.to_thread(sms_store.set_opted_out, conversation_id, True)
+                logger.error("an SMS reply was not sent: %s", error)
+                return
+
+    async def _option_lines(self, message: Dict[Text, Any], conversation: Any) -> List[Text]:
+        buttons = message.get("buttons") or message.get("quick_replies") or []
+        return [await self.words.text(OPTION_LINE, conversation, number=number, title=button.get("title") or "")
+                for number, button in enumerate(buttons, start=1)]
+
+    async def say(self, conversation_id: Text, response_name: Text) -> None:
+        conversation = await self.words.conversation(conversation_id)
+        await self.deliver(conversation_id, [await self.words.response(response_name, conversation)])
+
+
+class TwilioSmsInput(InputChannel):
+    """Twilio's webhook, verified, answered at once; each text handled in the background."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        return cls()  # everything comes from the environment (CONTRACT: TWILIO_*)
+
+    def __init__(self) -> None:
+        self.words = Words(CHANNEL)
+        self.running: Set[asyncio.Task] = set()
+        self.texter_queues: Dict[Text, TexterQueue] = {}
+
+    def get_output_channel(self) -> OutputChannel:
+        return TwilioSmsOutput(self.words)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        twilio = Blueprint("navigator_twilio_sms", __name__)
+
+        @twilio.listener("before_server_start")
+        async def attach(app: Any, _loop: Any) -> None:
+            self.words.attach(app)
+            if not (os.environ.get("TWILIO_AUTH_TOKEN") and os.environ.get("TWILIO_WEBHOOK_URL")):
+                logger.warning("TWILIO_AUTH_TOKEN or TWILIO_WEBHOOK_URL is not set: the SMS webhook refuses "
+                               "every request")
+
+        @twilio.listener("before_server_stop")
+        async def finish(_app: Any, _loop: Any) -> None:
+            if self.running:
+                await asyncio.wait(set(self.running), timeout=STOP_GRACE_S)
+
+        @twilio.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @twilio.route("/webhook", methods=["POST"])
+        async def webhook(request: Request) -> HTTPResponse:
+            form = twilio_form(request)
+            if not signed_by_twilio(request, form):
+                return response.text("Forbidden: X-Twilio-Signature does not verify", status=403)
+            message_sid = form.get("MessageSid") or form.get("SmsSid")
+            sms = IncomingSms.from_form(form)
+            if not sms.phone:
+                return response.text("Bad request: From (the number to answer) is required", status=400)
+            first_time = True  # Twilio always sends a MessageSid; without one, no retry can be told apart
+            try:
+                if message_sid:
+                    first_time = await asyncio.to_thread(sms_store.claim_message, message_sid)
+            except Exception:  # a database fault must not drop a survivor's text
+                logger.exception("could not record a MessageSid; handling the text anyway")
+            if first_time:
+                self._run_in_background(self.handle(sms, on_new_message))
+            else:
+                logger.info("a retried MessageSid was answered and not handled again")
+            return response.text(EMPTY_TWIML, content_type="text/xml")
+
+        return twilio
+
+    def _run_in_background(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self.running.add(task)  # a reference, so the task is not collected before it ends
+        task.add_done_callback(self.running.discard)
+
+    async def handle(self, sms: IncomingSms, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        """One text, in order with the texter's others: keywords, a picture, or a turn."""
+        queue = self.texter_queues.setdefault(sms.phone, TexterQueue())
+        queue.waiting += 1
+        try:
+            async with queue.lock:  # asyncio.Lock is first come, first served
+                await self._handle(sms, on_new_message)
+        except Exception:
+            logger.exception("an SMS could not be handled")
+        finally:
+            queue.waiting -= 1
+            if not queue.waiting:
+                del self.texter_queues[sms.phone]
+
+    async def _handle(self, sms: IncomingSms, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        texter = await asyncio.to_thread(sms_store.texter_for_phone, sms.phone)
+        output = TwilioSmsOutput(self.words)
+        action = what_to_do(sms, texter.opted_out)
+        logger.debug("SMS: %s", action)
+        if action in ("stop", "start"):
+            # Twilio confirms STOP and START itself; after STOP nothing more is sent.
+            await asyncio.to_thread(sms_store.set_opted_out, texter.conversation_id, action == "stop")
+        elif action == "help":
+            await output.say(texter.conversation_id, HELP_REPLY)
+        elif action == "picture":
+            await output.say(texter.conversation_id, PICTURE_REPLY)
+        elif action in ("exit", "turn"):
+            collector = TurnCollector()
+            if action == "exit":
+                message = exit_message(collector, texter.conversation_id, CHANNEL)
+            else:
+                message = user_message(await self._answer_to_options(sms.body, texter.conversation_id),
+                                       collector, texter.conversation_id, CHANNEL)
+            try:
+                await on_new_message(message)
+            except Exception:
+                logger.exception("an SMS turn failed")
+                collector.messages.append(await self.words.response(
+                    ERROR_REPLY, await self.words.conversation(texter.conversation_id)))
+            await output.deliver(texter.conversation_id, collector.messages)
+
+    async def _answer_to_options(self, body: Text, conversation_id: Text) -> Text:
+        """A bare number picks from the options last offered; anything else stays as it is."""
+        if sms_text.number_reply(body) is None:
+            return body
+        conversation = await self.words.conversation(conversation_id)
+        options = offered_options(conversation.events if conversation else [])
+        return sms_text.chosen_payload(body, options) or body
+
+
+def twilio_form(request: Request) -> RequestParameters:
+    """The webhook's form fields, blank ones included: Twilio signs those too (Sanic's
+    `request.form` drops them, and a picture-only text has a blank Body)."""
+    if not (request.content_type or "").startswith("application/x-www-form-urlencoded"):
+        return RequestParameters()
+    form = RequestParameters()
+    for name, value in parse_qsl(request.body.decode("utf-8", errors="replace"), keep_blank_values=True):
+        form.setdefault(name, []).append(value)
+    return form
+
+
+def signed_by_twilio(request: Request, form: RequestParameters) -> bool:
+    """Whether X-Twilio-Signature is Twilio's signature of TWILIO_WEBHOOK_URL and the form."""
+    token, url = os.environ.get("TWILIO_AUTH_TOKEN"), os.environ.get("TWILIO_WEBHOOK_URL")
+    signature = request.headers.get("X-Twilio-Signature")
+    if not (token and url and signature):
+        return False
+    return RequestValidator(token).validate(url, form, signature)

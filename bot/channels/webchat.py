@@ -1,0 +1,313 @@
+"""The web chat: a widget of the project's own, served by the Rasa server at /webchat/widget.js,
+with a demo agency page at /webchat/demo, talking to the assistant over a WebSocket at
+/webchat/socket.
+
+Our own WebSocket channel rather than Rasa's socketio channel: the browser's WebSocket needs no
+client library (socket.io's would have to be vendored and kept up to date, and a page must load
+nothing from a third-party host), the protocol is ours to make safe (sessions the server issues,
+a transcript restored after a dropped connection, an exit that ends the conversation), and it
+carries advocates' replies just as well. Like socketio it pushes to sockets held by this
+process, so it needs one Sanic worker per conversation (Rasa runs one by default).
+
+Protocol (JSON text frames):
+  browser -> server  {"type": "hello", "session": ID|null, "seen": N, "full": bool}
+                     {"type": "message", "id": ID, "text": TEXT}   {"type": "exit"}   {"type": "ping"}
+  server -> browser  {"type": "session", "session": ID}
+                     {"type": "history", "full": bool, "messages": [{"from", "text", "buttons"}]}
+                     {"type": "bot", "text": TEXT, "buttons": [{"title", "payload"}]}
+                     {"type": "done", "id": ID}   {"type": "pong"}
+The browser keeps only the session id, in sessionStorage, and forgets it on exit.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import html
+import json
+import logging
+import os
+import re
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Set, Text
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
+from rasa.shared.core.constants import EXTERNAL_MESSAGE_PREFIX
+from rasa.shared.core.events import BotUttered, UserUttered
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from websockets.exceptions import ConnectionClosed
+
+from bot.channels.incoming import exit_message, user_message
+from bot.channels.words import Words
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "webchat"
+STATIC = Path(__file__).with_name("static")
+DEFAULT_EXIT_URL = "https://www.google.com/"
+SESSION_ID = re.compile(r"web-[A-Za-z0-9_-]{22}")
+HELLO_TIMEOUT_S = 15
+STOP_GRACE_S = 10.0
+REMEMBERED_MESSAGE_IDS = 50  # per session: a message re-sent after a reconnect is not run twice
+REMEMBERED_SESSIONS = 10_000
+
+# The widget's words (domain.yml), by the key widget.js reads them under.
+WIDGET_WORDS = {
+    "title": "utter_part_webchat_title",
+    "welcome": "utter_webchat_welcome",
+    "input": "utter_part_webchat_input_label",
+    "send": "utter_part_webchat_send",
+    "exit": "utter_part_webchat_exit",
+    "exitHint": "utter_part_webchat_exit_hint",
+    "you": "utter_part_webchat_you",
+    "helper": "utter_part_webchat_helper",
+    "connecting": "utter_part_webchat_connecting",
+    "reconnecting": "utter_part_webchat_reconnecting",
+}
+ERROR_REPLY = "utter_channel_error"
+
+# Nothing of a visit is kept or passed on: no caching, no Referer to the exit site.
+PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+                   "X-Content-Type-Options": "nosniff"}
+DEMO_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+               "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+
+def exit_url() -> Text:
+    """Where the demo page's quick exit goes (WEBCHAT_EXIT_URL): a neutral site."""
+    return os.environ.get("WEBCHAT_EXIT_URL") or DEFAULT_EXIT_URL
+
+
+@lru_cache(maxsize=None)
+def static_text(name: Text) -> Text:
+    return (STATIC / name).read_text(encoding="utf-8")
+
+
+def bot_message(message: Dict[Text, Any]) -> Dict[Text, Any]:
+    """A bot message as the widget shows it: its text and its buttons, nothing else."""
+    buttons = message.get("buttons") or message.get("quick_replies") or []
+    return {"text": message.get("text") or "",
+            "buttons": [{"title": b.get("title") or "", "payload": b.get("payload") or b.get("title") or ""}
+                        for b in buttons]}
+
+
+def transcript(events: List[Any]) -> List[Dict[Text, Any]]:
+    """What the person and the assistant (or an advocate) said since the conversation began."""
+    lines = []
+    for event in events:
+        if isinstance(event, UserUttered) and event.text and not event.text.startswith(EXTERNAL_MESSAGE_PREFIX):
+            lines.append({"from": "user", "text": event.text, "buttons": []})
+        elif isinstance(event, BotUttered):
+            lines.append({"from": "bot", **bot_message({"text": event.text, **event.data})})
+    return lines
+
+
+class Sockets:
+    """The open sockets of each conversation in this process."""
+
+    def __init__(self) -> None:
+        self.by_session: Dict[Text, Set[Any]] = collections.defaultdict(set)
+
+    def add(self, session: Text, socket: Any) -> None:
+        self.by_session[session].add(socket)
+
+    def discard(self, session: Text, socket: Any) -> None:
+        sockets = self.by_session.get(session)
+        if sockets is not None:
+            sockets.discard(socket)
+            if not sockets:
+                del self.by_session[session]
+
+    async def send(self, session: Text, frame: Dict[Text, Any]) -> None:
+        data = json.dumps(frame)
+        for socket in list(self.by_session.get(session, ())):
+            try:
+                await socket.send(data)
+            except (ConnectionClosed, Exception):  # a closed tab gets it from the transcript
+                self.discard(session, socket)
+
+
+class WebChatOutput(OutputChannel):
+    """Pushes a message to the conversation's open widgets: a turn's replies, and what an
+    advocate sends through Rasa's API (`output_channel=latest`)."""
+
+    def __init__(self, sockets: Sockets):
+        self.sockets = sockets
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        await self.sockets.send(recipient_id, {"type": "bot", **bot_message(message)})
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await self.send_response(recipient_id, {"text": text})
+
+
+class WebChatInput(InputChannel):
+    """Serves the widget and the demo page, and runs the widget's WebSocket."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        return cls()
+
+    def url_prefix(self) -> Text:
+        return "/webchat"  # absolute: the widget lives at /webchat/, not under /webhooks/
+
+    def __init__(self) -> None:
+        self.words = Words(CHANNEL)
+        self.sockets = Sockets()
+        self.running: Set[asyncio.Task] = set()
+        self.message_ids: "collections.OrderedDict[Text, Deque[Text]]" = collections.OrderedDict()
+
+    def get_output_channel(self) -> OutputChannel:
+        return WebChatOutput(self.sockets)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webchat = Blueprint("navigator_webchat", __name__)
+
+        @webchat.listener("before_server_start")
+        async def attach(app: Any, _loop: Any) -> None:
+            self.words.attach(app)
+
+        @webchat.listener("before_server_stop")
+        async def finish(_app: Any, _loop: Any) -> None:
+            if self.running:
+                await asyncio.wait(set(self.running), timeout=STOP_GRACE_S)
+
+        @webchat.route("/widget.js", methods=["GET"])
+        async def widget(_: Request) -> HTTPResponse:
+            try:
+                words = await self.words.texts(list(WIDGET_WORDS.values()))
+            except LookupError:
+                return response.text("the assistant is starting; try again in a moment", status=503)
+            labels = {key: words[name] for key, name in WIDGET_WORDS.items()}
+            script = static_text("widget.js").replace("/*WORDS*/{}", json.dumps(labels, ensure_ascii=True), 1)
+            return response.text(script, content_type="text/javascript; charset=utf-8", headers=PRIVATE_HEADERS)
+
+        @webchat.route("/widget.css", methods=["GET"])
+        async def widget_css(_: Request) -> HTTPResponse:
+            return response.text(static_text("widget.css"), content_type="text/css; charset=utf-8",
+                                 headers=PRIVATE_HEADERS)
+
+        @webchat.route("/demo", methods=["GET"])
+        async def demo(_: Request) -> HTTPResponse:
+            page = static_text("demo.html").replace("{exit_url}", html.escape(exit_url(), quote=True))
+            return response.html(page, headers={**PRIVATE_HEADERS, "Content-Security-Policy": DEMO_POLICY})
+
+        @webchat.route("/demo.css", methods=["GET"])
+        async def demo_css(_: Request) -> HTTPResponse:
+            return response.text(static_text("demo.css"), content_type="text/css; charset=utf-8",
+                                 headers=PRIVATE_HEADERS)
+
+        @webchat.websocket("/socket")
+        async def socket(_: Request, ws: Any) -> None:
+            session = None
+            try:
+                session = await self._greet(ws)
+                if session:
+                    await self._converse(ws, session, on_new_message)
+            except ConnectionClosed:
+                pass
+            finally:
+                if session:
+                    self.sockets.discard(session, ws)
+
+        return webchat
+
+    async def _greet(self, ws: Any) -> Optional[Text]:
+        """Read the hello, join (or start) the session, and send what the widget has not seen."""
+        hello = _frame(await ws.recv(timeout=HELLO_TIMEOUT_S))
+        if hello.get("type") != "hello":
+            await ws.close(code=1008, reason="expected hello")
+            return None
+        session = hello.get("session")
+        if not (isinstance(session, str) and SESSION_ID.fullmatch(session)):
+            session = "web-" + secrets.token_urlsafe(16)
+        full = hello.get("full") is True
+        seen = hello.get("seen") if isinstance(hello.get("seen"), int) and hello["seen"] >= 0 else 0
+        agent = self.words.agent
+        # Under the conversation's lock, a turn still running finishes (and is saved) first, so a
+        # widget coming back mid-turn gets its replies from the transcript or live, never neither.
+        # An advocate's reply waits for the lock too, so it comes after the history, in order.
+        async with agent.lock_store.lock(session, wait_time_in_seconds=0.1):
+            tracker = await agent.tracker_store.retrieve_full_tracker(session)
+            lines = transcript(tracker.events_after_latest_restart() if tracker else [])
+            if not full:
+                lines = [line for line in lines if line["from"] == "bot"][seen:]
+            await ws.send(json.dumps({"type": "session", "session": session}))
+            await ws.send(json.dumps({"type": "history", "full": full, "messages": lines}))
+            self.sockets.add(session, ws)
+        return session
+
+    async def _converse(self, ws: Any, session: Text, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        while True:
+            frame = _frame(await ws.recv())
+            kind = frame.get("type")
+            if kind == "ping":
+                await ws.send(json.dumps({"type": "pong"}))
+                continue
+            if kind == "exit":
+                self._run_in_background(self._end(session, on_new_message))
+                await ws.close()
+                return
+            if kind != "message" or not isinstance(frame.get("text"), str):
+                continue
+            message_id = str(frame.get("id") or "")[:64]
+            if not self._first_time(session, message_id):
+                await ws.send(json.dumps({"type": "done", "id": message_id}))
+                continue
+            turn = self._run_in_background(self._turn(session, frame["text"], on_new_message))
+            await asyncio.shield(turn)  # a closing socket must not cut the turn short
+            await ws.send(json.dumps({"type": "done", "id": message_id}))
+
+    def _first_time(self, session: Text, message_id: Text) -> bool:
+        if not message_id:
+            return True
+        seen = self.message_ids.setdefault(session, collections.deque(maxlen=REMEMBERED_MESSAGE_IDS))
+        self.message_ids.move_to_end(session)
+        while len(self.message_ids) > REMEMBERED_SESSIONS:
+            self.message_ids.popitem(last=False)
+        if message_id in seen:
+            return False
+        seen.append(message_id)
+        return True
+
+    async def _turn(self, session: Text, text: Text, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        output = WebChatOutput(self.sockets)
+        try:
+            await on_new_message(user_message(text, output, session, CHANNEL))
+        except Exception:
+            logger.exception("a web chat turn failed")
+            conversation = await self.words.conversation(session)
+            await output.send_response(session, await self.words.response(ERROR_REPLY, conversation))
+
+    async def _end(self, session: Text, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        """Quick exit: the conversation is reset, as an SMS "EXIT" resets it."""
+        self.message_ids.pop(session, None)
+        try:
+            await on_new_message(exit_message(CollectingOutputChannel(), session, CHANNEL))
+        except Exception:
+            logger.exception("a web chat exit failed")
+
+    def _run_in_background(self, work: Awaitable[None]) -> asyncio.Task:
+        task = asyncio.ensure_future(work)
+        self.running.add(task)
+        task.add_done_callback(self.running.discard)
+        return task
+
+
+def _frame(raw: Any) -> Dict[Text, Any]:
+    try:
+        frame = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return frame if isinstance(frame, dict) else {}
