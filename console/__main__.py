@@ -1,4 +1,8 @@
-"""Run the advocate console: `python -m console` (make run starts it)."""
+"""Run the advocate console: `python -m console` (`navigator serve` starts it).
+
+Listens on CONSOLE_HOST (default 127.0.0.1) : CONSOLE_PORT; reaches Rasa's HTTP API at
+127.0.0.1:RASA_PORT with RASA_API_TOKEN (see console.settings for the rest).
+"""
 from __future__ import annotations
 
 import logging

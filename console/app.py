@@ -1,4 +1,6 @@
-"""The console's HTTP app: readiness (`/healthz`) and the JSON API behind bearer tokens.
+"""The console's HTTP app: readiness (`/healthz`), the advocates' pages, the JSON API behind
+bearer tokens, security headers on every answer, and the background watch for handoffs nobody
+has claimed.
 
 Database calls are short but blocking, so they run in a worker thread and never stall the loop.
 """
@@ -13,31 +15,46 @@ from sanic.response import HTTPResponse, json
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from console import api, auth, pages, settings as console_settings
+from console.lifecycle import Lifecycle, watch_unclaimed
+from console.rasa_api import RasaApi
+from console.render import STATIC
 from navigator import db
-from navigator.handoffs import STATUSES, list_handoffs
-from navigator.tokens import verify_token
 
-UNAUTHORIZED = {"error": "unauthorized"}
+# No inline script or style anywhere: the pages load /static/console.js and /static/console.css.
+CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+                           "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+}
 
 
-def bearer_token(request: Request) -> Optional[str]:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
-def create_app(engine: Optional[Engine] = None, name: str = "navigator_console") -> Sanic:
+def create_app(engine: Optional[Engine] = None, name: str = "navigator_console",
+               settings: Optional[console_settings.Settings] = None) -> Sanic:
     app = Sanic(name)
-    app.config.ACCESS_LOG = False  # URLs may carry conversation ids; nothing personal in logs
+    app.config.ACCESS_LOG = False  # URLs may carry handoff ids; nothing personal in logs
+    app.config.REQUEST_MAX_SIZE = 64 * 1024  # forms only: a reply is at most a few kB
     app.ctx.engine = engine
+    app.ctx.settings = settings or console_settings.load()
+    app.ctx.rasa = RasaApi(app.ctx.settings.rasa_url, app.ctx.settings.rasa_token)
+    app.ctx.lifecycle = Lifecycle(engine, app.ctx.rasa)
 
-    def session_scope():
-        return db.session_scope(app.ctx.engine)
+    app.blueprint(api.blueprint)
+    app.blueprint(auth.blueprint)
+    app.blueprint(pages.blueprint)
+    app.static("/static", str(STATIC), name="static")
 
     @app.get("/healthz")
     async def healthz(request: Request) -> HTTPResponse:
         def ping() -> None:
-            with session_scope() as session:
+            with db.session_scope(app.ctx.engine) as session:
                 session.execute(text("SELECT 1"))
 
         try:
@@ -46,30 +63,20 @@ def create_app(engine: Optional[Engine] = None, name: str = "navigator_console")
             return json({"status": "unavailable", "database": type(error).__name__}, status=503)
         return json({"status": "ok"})
 
-    @app.get("/api/handoffs")
-    async def handoffs(request: Request) -> HTTPResponse:
-        status = request.args.get("status")
-        token = bearer_token(request)
-
-        def query():
-            with session_scope() as session:
-                if verify_token(session, token) is None:
-                    return None
-                return [h.to_dict() for h in list_handoffs(session, status)]
-
-        if status is not None and status not in STATUSES:
-            if not token:
-                return json(UNAUTHORIZED, status=401)
-            return json({"error": f"status must be one of {', '.join(STATUSES)}"}, status=400)
-        rows = await asyncio.to_thread(query)
-        if rows is None:
-            return json(UNAUTHORIZED, status=401, headers={"WWW-Authenticate": "Bearer"})
-        return json(rows)
-
     @app.middleware("response")
     async def security_headers(request: Request, response: HTTPResponse) -> None:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("Cache-Control", "no-store")
+        for header, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(header, value)
+
+    @app.after_server_start
+    async def start_watch(app: Sanic, _loop) -> None:
+        s = app.ctx.settings
+        app.ctx.watch = asyncio.create_task(
+            watch_unclaimed(app.ctx.lifecycle, s.unclaimed_after, s.unclaimed_check_seconds))
+
+    @app.before_server_stop
+    async def stop_watch(app: Sanic, _loop) -> None:
+        app.ctx.watch.cancel()
+        await app.ctx.rasa.close()
 
     return app

@@ -1,9 +1,12 @@
-"""Console subcommands of the `navigator` CLI: `tokens create NAME`."""
+"""Console subcommands of the `navigator` CLI: `tokens create NAME` for integrations, and
+`advocates add|list|disable|enable|set-password` for the people who sign in."""
 from __future__ import annotations
 
 import argparse
+import getpass
+import sys
 
-from navigator import db
+from navigator import advocates, db
 from navigator.tokens import create_token
 
 
@@ -13,6 +16,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create = actions.add_parser("create", help="create a token; it is printed once, as the last line")
     create.add_argument("name", help="who or what will use the token, e.g. 'hotline-crm'")
     create.set_defaults(handler=tokens_create)
+
+    people = subparsers.add_parser("advocates", help="advocate accounts for the console")
+    actions = people.add_subparsers(dest="advocates_command", required=True, metavar="ACTION")
+    for name, handler, help_text in (("add", advocates_add, "add an advocate (asks for a password)"),
+                                     ("set-password", advocates_set_password, "give an advocate a new password")):
+        action = actions.add_parser(name, help=help_text)
+        action.add_argument("name", help="the name they sign in with")
+        action.add_argument("--password-stdin", action="store_true",
+                            help="read the password from the first line of standard input (for scripts)")
+        action.set_defaults(handler=handler)
+    listing = actions.add_parser("list", help="list advocates: active or disabled, locked out or not")
+    listing.set_defaults(handler=advocates_list)
+    for name, handler, help_text in (("disable", advocates_disable, "stop an advocate signing in (ends their sessions)"),
+                                     ("enable", advocates_enable, "let a disabled advocate sign in again")):
+        action = actions.add_parser(name, help=help_text)
+        action.add_argument("name")
+        action.set_defaults(handler=handler)
 
 
 def tokens_create(args: argparse.Namespace) -> int:
@@ -24,4 +44,67 @@ def tokens_create(args: argparse.Namespace) -> int:
         raise SystemExit(f"navigator tokens create: {error}") from None
     print(f"Token for {args.name.strip()!r} (shown only now; store it somewhere safe):")
     print(token)
+    return 0
+
+
+def read_password(from_stdin: bool) -> str:
+    """The new password: the first line of stdin, or typed twice at a prompt that does not echo."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass(f"Password (at least {advocates.MIN_PASSWORD_LENGTH} characters): ")
+    if getpass.getpass("The same password again: ") != first:
+        raise ValueError("the two passwords are not the same")
+    return first
+
+
+def _change(command: str, work) -> int:
+    db.create_schema()
+    try:
+        with db.session_scope() as session:
+            message = work(session)
+    except ValueError as error:
+        raise SystemExit(f"navigator advocates {command}: {error}") from None
+    print(message)
+    return 0
+
+
+def advocates_add(args: argparse.Namespace) -> int:
+    try:
+        password = read_password(args.password_stdin)
+    except ValueError as error:
+        raise SystemExit(f"navigator advocates add: {error}") from None
+    return _change("add", lambda s: f"Added advocate {advocates.add_advocate(s, args.name, password).name!r}.")
+
+
+def advocates_set_password(args: argparse.Namespace) -> int:
+    try:
+        password = read_password(args.password_stdin)
+    except ValueError as error:
+        raise SystemExit(f"navigator advocates set-password: {error}") from None
+    return _change("set-password",
+                   lambda s: f"New password set for {advocates.set_password(s, args.name, password).name!r}.")
+
+
+def advocates_disable(args: argparse.Namespace) -> int:
+    return _change("disable", lambda s: f"Disabled {advocates.disable_advocate(s, args.name).name!r}; "
+                                        "their console sessions have ended.")
+
+
+def advocates_enable(args: argparse.Namespace) -> int:
+    return _change("enable", lambda s: f"Enabled {advocates.enable_advocate(s, args.name).name!r}.")
+
+
+def advocates_list(args: argparse.Namespace) -> int:
+    from console.settings import lockout_policy
+
+    policy = lockout_policy()
+    db.create_schema()
+    with db.session_scope() as session:
+        rows = [(a.name, "active" if a.active else "disabled",
+                 "locked out" if advocates.locked_out(session, a.name, "", policy) else "",
+                 a.created_at.strftime("%Y-%m-%d")) for a in advocates.list_advocates(session)]
+    if not rows:
+        print("No advocates yet. Add one with: navigator advocates add NAME")
+    for name, state, locked, created in rows:
+        print(f"{name}\t{state}\t{'added ' + created}\t{locked}".rstrip())
     return 0

@@ -1,20 +1,43 @@
-"""The handoff queue: conversations that a human advocate must take over.
+"""The handoff queue: conversations that a human advocate must take over, and their lifecycle.
 
-The action server opens handoffs (an emergency, or a survivor asking for a person); the console
-lists them. A handoff records what was detected, never the survivor's words.
+The action server opens handoffs (an emergency, or a survivor asking for a person); advocates
+claim, hand back and close them in the console. A handoff records what was detected, who held it
+and how it ended, never the survivor's words (those stay in Rasa's tracker store).
+
+    open --claim--> claimed --hand back--> handed_back --close--> closed
+      \\_____________________close (nobody needed to take it)________/
+
+State changes are single conditional UPDATEs, so two advocates can never both claim one handoff
+and a notice to an unclaimed survivor goes out once, whichever console process sends it.
 """
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Optional
 
-from sqlalchemy import Column, DateTime, Integer, String, select
+from sqlalchemy import Column, DateTime, Integer, String, select, update
 from sqlalchemy.orm import Session
 
 from navigator.db import Base
 
 PRIORITIES = ("emergency", "request")  # most urgent first
-STATUSES = ("open", "claimed", "closed")
+STATUSES = ("open", "claimed", "handed_back", "closed")
+# A handoff still waiting for, or held by, an advocate. A new emergency after a hand back opens a
+# new handoff: the bot is in charge again and the queue must show it.
+LIVE_STATUSES = ("open", "claimed")
+ACTIVE_STATUSES = ("open", "claimed", "handed_back")  # not yet closed
+OUTCOMES = {
+    "connected": "Connected to services",
+    "safety_plan": "Made a safety plan",
+    "declined": "Did not want an advocate",
+    "no_response": "No response",
+    "other": "Other",
+}
+
+
+class HandoffStateError(ValueError):
+    """The handoff is not in a state that allows this step (claimed by someone else, closed...)."""
 
 
 def utcnow() -> dt.datetime:
@@ -32,8 +55,16 @@ class Handoff(Base):
     reason = Column(String(50), nullable=True)  # what was detected: self_harm, danger, medical, request
     created_at = Column(DateTime, nullable=False, default=utcnow)
     claimed_at = Column(DateTime, nullable=True)
-    claimed_by = Column(String(100), nullable=True)
+    claimed_by = Column(String(100), nullable=True)  # advocate name
     closed_at = Column(DateTime, nullable=True)
+    handed_back_at = Column(DateTime, nullable=True)
+    closed_by = Column(String(100), nullable=True)
+    outcome = Column(String(30), nullable=True)  # a key of OUTCOMES
+    unclaimed_notice_at = Column(DateTime, nullable=True)  # when the survivor was told nobody is free yet
+
+    @property
+    def handle(self) -> str:
+        return conversation_handle(self.conversation_id)
 
     def to_dict(self) -> dict:
         def iso(value: Optional[dt.datetime]) -> Optional[str]:
@@ -42,7 +73,18 @@ class Handoff(Base):
         return {"id": self.id, "conversation_id": self.conversation_id, "channel": self.channel,
                 "priority": self.priority, "status": self.status, "reason": self.reason,
                 "created_at": iso(self.created_at), "claimed_at": iso(self.claimed_at),
-                "claimed_by": self.claimed_by, "closed_at": iso(self.closed_at)}
+                "claimed_by": self.claimed_by, "handed_back_at": iso(self.handed_back_at),
+                "closed_at": iso(self.closed_at), "closed_by": self.closed_by, "outcome": self.outcome,
+                "unclaimed_notice_at": iso(self.unclaimed_notice_at)}
+
+
+def conversation_handle(conversation_id: str) -> str:
+    """A short label for a conversation that people can say aloud and that reveals nothing.
+
+    SMS sender ids are phone numbers (later keyed hashes); advocates see only this handle.
+    Six hex digits cannot be turned back into a number: millions of numbers share each one.
+    """
+    return "C-" + hashlib.sha256(conversation_id.encode()).hexdigest()[:6].upper()
 
 
 def open_handoff(session: Session, conversation_id: str, channel: str, priority: str,
@@ -56,7 +98,7 @@ def open_handoff(session: Session, conversation_id: str, channel: str, priority:
         raise ValueError(f"priority must be one of {PRIORITIES}, not {priority!r}")
     live = session.execute(
         select(Handoff).where(Handoff.conversation_id == conversation_id,
-                              Handoff.status.in_(("open", "claimed")))
+                              Handoff.status.in_(LIVE_STATUSES))
         .order_by(Handoff.id.desc())
     ).scalars().first()
     if live is not None:
@@ -70,12 +112,133 @@ def open_handoff(session: Session, conversation_id: str, channel: str, priority:
     return handoff
 
 
-def list_handoffs(session: Session, status: Optional[str] = None) -> list[Handoff]:
-    """Handoffs most urgent first, then oldest first; only those of `status` when given."""
+def _urgency(handoff: Handoff) -> int:
+    return PRIORITIES.index(handoff.priority) if handoff.priority in PRIORITIES else len(PRIORITIES)
+
+
+def list_handoffs(session: Session, status: Optional[str] = None,
+                  statuses: Optional[tuple[str, ...]] = None) -> list[Handoff]:
+    """Handoffs most urgent first, then oldest first; only those of `status` (or `statuses`) when given."""
+    wanted = (status,) if status else statuses
     query = select(Handoff)
-    if status:
-        if status not in STATUSES:
-            raise ValueError(f"status must be one of {STATUSES}, not {status!r}")
-        query = query.where(Handoff.status == status)
+    if wanted:
+        unknown = [s for s in wanted if s not in STATUSES]
+        if unknown:
+            raise ValueError(f"status must be one of {STATUSES}, not {unknown[0]!r}")
+        query = query.where(Handoff.status.in_(wanted))
     rows = session.execute(query.order_by(Handoff.created_at, Handoff.id)).scalars().all()
-    return sorted(rows, key=lambda h: PRIORITIES.index(h.priority) if h.priority in PRIORITIES else 99)
+    return sorted(rows, key=_urgency)
+
+
+def recently_closed(session: Session, limit: int = 50) -> list[Handoff]:
+    """The last closed handoffs, newest first (the console's "Closed" view)."""
+    return list(session.execute(
+        select(Handoff).where(Handoff.status == "closed").order_by(Handoff.closed_at.desc(), Handoff.id.desc())
+        .limit(limit)).scalars())
+
+
+def get_handoff(session: Session, handoff_id: int) -> Handoff:
+    handoff = session.get(Handoff, handoff_id)
+    if handoff is None:
+        raise LookupError(f"there is no handoff {handoff_id}")
+    return handoff
+
+
+def _refused(session: Session, handoff_id: int, action: str) -> HandoffStateError:
+    """Why `action` was refused, in words an advocate understands."""
+    handoff = get_handoff(session, handoff_id)
+    session.refresh(handoff)
+    if handoff.status == "closed":
+        return HandoffStateError(f"Handoff {handoff_id} is already closed.")
+    if handoff.status == "claimed":
+        return HandoffStateError(f"Handoff {handoff_id} is held by {handoff.claimed_by}; only they can {action} it.")
+    if handoff.status == "handed_back":
+        return HandoffStateError(f"Handoff {handoff_id} was already handed back to the bot.")
+    return HandoffStateError(f"Handoff {handoff_id} must be claimed before you {action} it.")
+
+
+def claim_handoff(session: Session, handoff_id: int, advocate: str) -> Handoff:
+    """Give an open handoff to `advocate`; refused if someone else claimed it first."""
+    done = session.execute(
+        update(Handoff).where(Handoff.id == handoff_id, Handoff.status == "open")
+        .values(status="claimed", claimed_by=advocate, claimed_at=utcnow())
+        .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        raise _refused(session, handoff_id, "claim")
+    return _fresh(session, handoff_id)
+
+
+def release_claim(session: Session, handoff_id: int, advocate: str) -> None:
+    """Undo a claim that could not take effect (the bot could not be paused): back in the queue."""
+    session.execute(
+        update(Handoff).where(Handoff.id == handoff_id, Handoff.status == "claimed",
+                              Handoff.claimed_by == advocate)
+        .values(status="open", claimed_by=None, claimed_at=None)
+        .execution_options(synchronize_session=False))
+
+
+def held_by(session: Session, handoff_id: int, advocate: str, action: str) -> Handoff:
+    """The handoff, if `advocate` holds it (claimed and not handed back); else a clear refusal."""
+    handoff = _fresh(session, handoff_id)
+    if handoff.status != "claimed" or handoff.claimed_by != advocate:
+        raise _refused(session, handoff_id, action)
+    return handoff
+
+
+def mark_handed_back(session: Session, handoff_id: int, advocate: str) -> Handoff:
+    """Record that `advocate` gave the conversation back to the bot."""
+    done = session.execute(
+        update(Handoff).where(Handoff.id == handoff_id, Handoff.status == "claimed",
+                              Handoff.claimed_by == advocate)
+        .values(status="handed_back", handed_back_at=utcnow())
+        .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        raise _refused(session, handoff_id, "hand back")
+    return _fresh(session, handoff_id)
+
+
+def close_handoff(session: Session, handoff_id: int, advocate: str, outcome: str) -> Handoff:
+    """Close with an outcome. Anyone may close a handoff nobody holds (open, or handed back);
+    one still `claimed` must be handed back first, by its holder (the bot is paused until then).
+    """
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
+    done = session.execute(
+        update(Handoff).where(Handoff.id == handoff_id, Handoff.status.in_(("open", "handed_back")))
+        .values(status="closed", closed_at=utcnow(), closed_by=advocate, outcome=outcome)
+        .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        handoff = _fresh(session, handoff_id)
+        if handoff.status == "claimed" and handoff.claimed_by == advocate:
+            raise HandoffStateError(f"Hand handoff {handoff_id} back to the bot before you close it.")
+        raise _refused(session, handoff_id, "close")
+    return _fresh(session, handoff_id)
+
+
+def unclaimed_since(session: Session, cutoff: dt.datetime) -> list[int]:
+    """Ids of open handoffs created before `cutoff` whose survivor has not yet been told."""
+    return list(session.execute(
+        select(Handoff.id).where(Handoff.status == "open", Handoff.unclaimed_notice_at.is_(None),
+                                 Handoff.created_at <= cutoff).order_by(Handoff.id)).scalars())
+
+
+def reserve_unclaimed_notice(session: Session, handoff_id: int) -> Optional[Handoff]:
+    """Mark the notice as sent, if nobody else did and it is still unclaimed; the handoff or None."""
+    done = session.execute(
+        update(Handoff).where(Handoff.id == handoff_id, Handoff.status == "open",
+                              Handoff.unclaimed_notice_at.is_(None))
+        .values(unclaimed_notice_at=utcnow())
+        .execution_options(synchronize_session=False))
+    return _fresh(session, handoff_id) if done.rowcount == 1 else None
+
+
+def cancel_unclaimed_notice(session: Session, handoff_id: int) -> None:
+    """The notice could not be delivered: let the next round try again."""
+    session.execute(update(Handoff).where(Handoff.id == handoff_id).values(unclaimed_notice_at=None)
+                    .execution_options(synchronize_session=False))
+
+
+def _fresh(session: Session, handoff_id: int) -> Handoff:
+    handoff = get_handoff(session, handoff_id)
+    session.refresh(handoff)
+    return handoff

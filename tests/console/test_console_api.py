@@ -1,66 +1,61 @@
-"""The console process: readiness, and the handoff API behind bearer tokens (CONTRACT.md)."""
-import os
-import subprocess
-import sys
-
+"""The console process: readiness, and the JSON API for integrations behind bearer tokens (CONTRACT.md)."""
 import pytest
 
-from navigator import db
-from navigator.config import ROOT
 from navigator.handoffs import open_handoff
 from navigator.tokens import create_token
-from tests.helpers import free_port, http, wait_until
+from tests.helpers import http
 
 
 @pytest.fixture(scope="module")
-def console(tmp_path_factory):
-    """A running console on its own database, with one token and two handoffs."""
-    work = tmp_path_factory.mktemp("console")
-    url = f"sqlite:///{work}/navigator.db"
-    engine = db.make_engine(url)
-    db.create_schema(engine)
-    with db.session_scope(engine) as session:
+def api(console):
+    """The console's URL, a token, and two open handoffs (a request, then an emergency)."""
+    with console.session() as session:
         token = create_token(session, "test")
-        open_handoff(session, "conv-request", "rest", "request", "request")
-        open_handoff(session, "conv-emergency", "rest", "emergency", "danger")
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "CONSOLE_PORT": str(port)}
-    process = subprocess.Popen([sys.executable, "-m", "console"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    ready = wait_until(lambda: http("GET", f"{base}/healthz", timeout=2)[0] == 200, 60, process=process)
-    if not ready:
-        process.kill()
-        pytest.fail("console did not start: " + process.stdout.read().decode(errors="replace")[-2000:])
-    yield base, token
-    process.terminate()
-    process.wait(10)
+        request = open_handoff(session, "api-request", "rest", "request", "request")
+        emergency = open_handoff(session, "api-emergency", "twilio", "emergency", "danger")
+        ids = {"request": request.id, "emergency": emergency.id}
+    return console.base, token, ids
 
 
-def test_healthz_is_ok_when_the_database_answers(console):
-    base, _ = console
+def auth(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_healthz_is_ok_when_the_database_answers(api):
+    base, _, _ = api
     assert http("GET", f"{base}/healthz") == (200, {"status": "ok"})
 
 
-def test_handoffs_need_a_valid_token(console):
-    base, _ = console
-    status, body = http("GET", f"{base}/api/handoffs?status=open")
-    assert status == 401 and "conv-" not in str(body)
-    status, body = http("GET", f"{base}/api/handoffs?status=open", headers={"Authorization": "Bearer nav_wrong"})
-    assert status == 401 and "conv-" not in str(body)
+@pytest.mark.parametrize("path", ["/api/handoffs?status=open", "/api/handoffs", "/api/handoffs?status=bogus",
+                                  "/api/handoffs/1", "/api/handoffs/99999"])
+@pytest.mark.parametrize("header", [None, "Bearer nav_wrong", "Basic abc", "Bearer "])
+def test_without_a_valid_token_the_answer_is_401_and_nothing_else(api, path, header):
+    base, _, _ = api
+    status, body = http("GET", base + path, headers={"Authorization": header} if header else {})
+    assert status == 401 and body == {"error": "unauthorized"}
 
 
-def test_open_handoffs_come_most_urgent_first_with_contract_fields(console):
-    base, token = console
-    status, rows = http("GET", f"{base}/api/handoffs?status=open", headers={"Authorization": f"Bearer {token}"})
+def test_open_handoffs_come_most_urgent_first_with_contract_fields(api):
+    base, token, ids = api
+    status, rows = http("GET", f"{base}/api/handoffs?status=open", headers=auth(token))
     assert status == 200
-    assert [r["conversation_id"] for r in rows] == ["conv-emergency", "conv-request"]
+    mine = [r for r in rows if r["conversation_id"].startswith("api-")]
+    assert [r["conversation_id"] for r in mine] == ["api-emergency", "api-request"]
     for row in rows:
         assert {"id", "conversation_id", "channel", "priority", "status", "created_at"} <= set(row)
-        assert row["status"] == "open"
+        assert row["status"] == "open" and row["priority"] in ("emergency", "request")
 
 
-def test_an_unknown_status_is_a_clear_error(console):
-    base, token = console
-    status, body = http("GET", f"{base}/api/handoffs?status=bogus", headers={"Authorization": f"Bearer {token}"})
+def test_one_handoff_by_id(api):
+    base, token, ids = api
+    status, row = http("GET", f"{base}/api/handoffs/{ids['emergency']}", headers=auth(token))
+    assert status == 200
+    assert (row["id"], row["conversation_id"], row["channel"], row["priority"], row["reason"]) == \
+        (ids["emergency"], "api-emergency", "twilio", "emergency", "danger")
+    assert http("GET", f"{base}/api/handoffs/99999", headers=auth(token)) == (404, {"error": "not found"})
+
+
+def test_an_unknown_status_is_a_clear_error(api):
+    base, token, _ = api
+    status, body = http("GET", f"{base}/api/handoffs?status=bogus", headers=auth(token))
     assert status == 400 and "status" in body["error"]

@@ -1,0 +1,157 @@
+"""Signing advocates in and out, and guarding every page behind a session and every POST behind
+a CSRF token.
+
+- The session cookie is HttpOnly, SameSite=Strict, and Secure over HTTPS (CONSOLE_COOKIE_SECURE).
+- Every POST carries the session's CSRF token in a hidden field; the sign-in form, which has no
+  session yet, carries one that must equal a cookie of its own (double submit). Browsers that
+  say a request came from another site (Sec-Fetch-Site: cross-site) are refused outright.
+- Failed sign-ins lock the name and the address out for a while (navigator.advocates).
+"""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import secrets
+from functools import wraps
+from typing import Awaitable, Callable, Optional
+from urllib.parse import quote
+
+from sanic import Blueprint
+from sanic.request import Request
+from sanic.response import HTTPResponse, json, redirect
+
+from console.render import page
+from console.sessions import delete_expired_sessions, end_session, resume_session, start_session
+from navigator import audit, db
+from navigator.advocates import find_advocate, sign_in
+
+SESSION_COOKIE = "nav_session"
+SIGN_IN_CSRF_COOKIE = "nav_signin_csrf"
+
+blueprint = Blueprint("auth")
+
+
+def _run(request: Request, work):
+    def run():
+        with db.session_scope(request.app.ctx.engine) as session:
+            return work(session)
+    return asyncio.to_thread(run)
+
+
+def client_address(request: Request) -> str:
+    """The advocate's address: the proxy's word for it when SANIC_PROXIES_COUNT allows, else the socket's."""
+    return request.remote_addr or request.ip or "unknown"
+
+
+def set_cookie(request: Request, response: HTTPResponse, name: str, value: str, max_age: Optional[int] = None) -> None:
+    setting = request.app.ctx.settings.cookie_secure
+    response.cookies[name] = value
+    cookie = response.cookies[name]
+    cookie["httponly"] = True
+    cookie["samesite"] = "Strict"
+    cookie["path"] = "/"
+    if setting == "true" or (setting == "auto" and request.scheme == "https"):
+        cookie["secure"] = True
+    if max_age is not None:
+        cookie["max-age"] = max_age
+
+
+def same_token(given: Optional[str], expected: Optional[str]) -> bool:
+    return bool(given) and bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def cross_site(request: Request) -> bool:
+    return request.headers.get("sec-fetch-site", "").lower() == "cross-site"
+
+
+def safe_next(target: Optional[str]) -> str:
+    """Only a path on this console (never `//elsewhere` or a full URL) may follow sign-in."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def signed_in(json_api: bool = False,
+              on_csrf_failure: Optional[Callable[..., Awaitable[HTTPResponse]]] = None):
+    """Let the handler run only for a signed-in advocate (`request.ctx.advocate`), and only
+    with the session's CSRF token on a POST."""
+    def decorator(handler):
+        @wraps(handler)
+        async def guarded(request: Request, *args, **kwargs) -> HTTPResponse:
+            token = request.cookies.get(SESSION_COOKIE)
+            who = await _run(request, lambda s: resume_session(s, token, request.app.ctx.settings.sessions))
+            if who is None:
+                if json_api:
+                    return json({"error": "signed out"}, status=401)
+                target = request.path if request.method == "GET" else "/"
+                return redirect(f"/login?next={quote(target)}", status=303)
+            request.ctx.advocate = who
+            if request.method == "POST" and (cross_site(request)
+                                             or not same_token(request.form.get("csrf_token"), who.csrf_token)):
+                message = "This form was out of date, so nothing was done. Check it and send it again."
+                if on_csrf_failure is not None:
+                    return await on_csrf_failure(request, *args, error=message, status=403, **kwargs)
+                return page("error.html", status=403, advocate=who, message=message)
+            return await handler(request, *args, **kwargs)
+        return guarded
+    return decorator
+
+
+def sign_in_page(request: Request, status: int = 200, error: str = "", name: str = "") -> HTTPResponse:
+    csrf = secrets.token_urlsafe(32)
+    target = request.form.get("next") if request.method == "POST" else request.args.get("next")
+    response = page("login.html", status=status, error=error, name=name, csrf_token=csrf, next=safe_next(target))
+    set_cookie(request, response, SIGN_IN_CSRF_COOKIE, csrf)
+    return response
+
+
+@blueprint.get("/login")
+async def login_form(request: Request) -> HTTPResponse:
+    return sign_in_page(request)
+
+
+@blueprint.post("/login")
+async def login(request: Request) -> HTTPResponse:
+    form = request.form
+    name = (form.get("name") or "").strip()
+    if cross_site(request) or not same_token(form.get("csrf_token"), request.cookies.get(SIGN_IN_CSRF_COOKIE)):
+        return sign_in_page(request, 403, "This page was out of date. Please sign in again.", name)
+    settings = request.app.ctx.settings
+
+    def attempt(session):
+        result = sign_in(session, name, form.get("password") or "", client_address(request), settings.lockout)
+        if result.advocate is None:
+            known = find_advocate(session, name) if name else None
+            audit.record(session, known.name if known else "(unknown name)", "sign_in_refused",
+                         detail="locked" if result.locked else "wrong_password")
+            return result, None
+        delete_expired_sessions(session, settings.sessions)
+        token, who = start_session(session, result.advocate)
+        audit.record(session, who.name, "signed_in")
+        return result, token
+
+    result, token = await _run(request, attempt)
+    if result.locked:
+        minutes = round(settings.lockout.minutes)
+        return sign_in_page(request, 429, f"Too many tries. Wait {minutes} minutes, then try again.", name)
+    if token is None:
+        return sign_in_page(request, 401, "That name and password do not match.", name)
+    response = redirect(safe_next(form.get("next")), status=303)
+    set_cookie(request, response, SESSION_COOKIE, token)
+    set_cookie(request, response, SIGN_IN_CSRF_COOKIE, "", max_age=0)
+    return response
+
+
+@blueprint.post("/logout")
+@signed_in()
+async def logout(request: Request) -> HTTPResponse:
+    token = request.cookies.get(SESSION_COOKIE)
+    name = request.ctx.advocate.name
+
+    def work(session):
+        end_session(session, token)
+        audit.record(session, name, "signed_out")
+    await _run(request, work)
+    response = redirect("/login", status=303)
+    set_cookie(request, response, SESSION_COOKIE, "", max_age=0)
+    return response

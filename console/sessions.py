@@ -1,0 +1,92 @@
+"""Server-side sessions of signed-in advocates, with their CSRF tokens.
+
+The browser holds only a random token (in an HttpOnly cookie); the database holds its SHA-256
+hash, so a copy of the database does not let anyone sign in. A session ends at sign-out, after
+`idle` without a request, after `lifetime` in any case, or as soon as its account is disabled.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import secrets
+from typing import Optional
+
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, delete, select
+from sqlalchemy.orm import Session
+
+from navigator.advocates import Advocate
+from navigator.db import Base
+from navigator.handoffs import utcnow
+
+
+class AdvocateSession(Base):
+    __tablename__ = "advocate_session"
+
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    advocate_id = Column(Integer, ForeignKey("advocate.id", ondelete="CASCADE"), nullable=False, index=True)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    last_seen_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionPolicy:
+    idle: dt.timedelta = dt.timedelta(minutes=30)
+    lifetime: dt.timedelta = dt.timedelta(hours=12)
+
+
+@dataclasses.dataclass(frozen=True)
+class SignedIn:
+    """Who is behind a request, and the token their forms must carry."""
+    advocate_id: int
+    name: str
+    csrf_token: str
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(session: Session, advocate: Advocate) -> tuple[str, SignedIn]:
+    """A new session for `advocate`: (the cookie value, who is signed in)."""
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(AdvocateSession(token_hash=_hash(token), advocate_id=advocate.id, csrf_token=csrf,
+                                created_at=now, last_seen_at=now))
+    session.flush()
+    return token, SignedIn(advocate.id, advocate.name, csrf)
+
+
+def resume_session(session: Session, token: Optional[str], policy: SessionPolicy) -> Optional[SignedIn]:
+    """Who holds the session `token`, if it is still good; each use restarts the idle clock."""
+    if not token:
+        return None
+    now = utcnow()
+    row = session.execute(
+        select(AdvocateSession, Advocate).join(Advocate, Advocate.id == AdvocateSession.advocate_id)
+        .where(AdvocateSession.token_hash == _hash(token))
+    ).first()
+    if row is None:
+        return None
+    stored, advocate = row
+    if (not advocate.active or now - stored.last_seen_at > policy.idle
+            or now - stored.created_at > policy.lifetime):
+        session.delete(stored)
+        return None
+    stored.last_seen_at = now
+    return SignedIn(advocate.id, advocate.name, stored.csrf_token)
+
+
+def end_session(session: Session, token: Optional[str]) -> None:
+    if token:
+        session.execute(delete(AdvocateSession).where(AdvocateSession.token_hash == _hash(token)))
+
+
+def delete_expired_sessions(session: Session, policy: SessionPolicy) -> int:
+    now = utcnow()
+    return session.execute(
+        delete(AdvocateSession).where((AdvocateSession.last_seen_at < now - policy.idle)
+                                      | (AdvocateSession.created_at < now - policy.lifetime))
+        .execution_options(synchronize_session=False)).rowcount

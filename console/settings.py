@@ -1,0 +1,76 @@
+"""The console's settings, from the environment (all optional; the defaults suit one machine).
+
+| variable | meaning | default |
+|---|---|---|
+| `HANDOFF_UNCLAIMED_MINUTES` | minutes before a survivor whose handoff nobody claimed is told so and given the 24/7 lines | 5 |
+| `CONSOLE_COOKIE_SECURE` | `auto` (Secure when the request came over HTTPS), `true` or `false` | auto |
+| `CONSOLE_SESSION_IDLE_MINUTES` / `CONSOLE_SESSION_HOURS` | sign-out after so long idle / in any case | 30 / 12 |
+| `CONSOLE_LOCKOUT_ATTEMPTS` / `CONSOLE_LOCKOUT_ADDRESS_ATTEMPTS` / `CONSOLE_LOCKOUT_MINUTES` | failed sign-ins per name / per address that lock sign-in for so many minutes | 5 / 20 / 15 |
+| `CONSOLE_RASA_URL` | Rasa's HTTP API | http://127.0.0.1:$RASA_PORT |
+| `RASA_API_TOKEN` | its token (`navigator serve` passes it) | var/rasa_api_token |
+
+Behind a reverse proxy, set Sanic's `SANIC_PROXIES_COUNT` (or `SANIC_REAL_IP_HEADER`) so the
+lock-out sees advocates' addresses and `auto` sees HTTPS.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+
+from navigator import config
+from navigator.advocates import LockoutPolicy
+from console.sessions import SessionPolicy
+
+
+def _number(name: str, default: float, minimum: float = 0) -> float:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a number, not {raw!r}") from None
+    if value < minimum:
+        raise SystemExit(f"{name} must be at least {minimum}, not {raw!r}")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    unclaimed_after: dt.timedelta
+    cookie_secure: str  # auto | true | false
+    sessions: SessionPolicy
+    lockout: LockoutPolicy
+    rasa_url: str
+    rasa_token: str
+    poll_seconds: int = 5
+
+    @property
+    def unclaimed_check_seconds(self) -> float:
+        """How often to look for unclaimed handoffs: often enough to be on time, never busy."""
+        return min(15.0, max(0.5, self.unclaimed_after.total_seconds() / 4))
+
+
+def lockout_policy() -> LockoutPolicy:
+    return LockoutPolicy(per_account=int(_number("CONSOLE_LOCKOUT_ATTEMPTS", 5, 1)),
+                         per_address=int(_number("CONSOLE_LOCKOUT_ADDRESS_ATTEMPTS", 20, 1)),
+                         minutes=_number("CONSOLE_LOCKOUT_MINUTES", 15, 0.01))
+
+
+def load() -> Settings:
+    """Read and check every setting; a bad value stops the console with a clear message."""
+    from navigator.launcher import rasa_api_token
+
+    secure = (os.environ.get("CONSOLE_COOKIE_SECURE") or "auto").strip().lower()
+    if secure not in ("auto", "true", "false"):
+        raise SystemExit(f"CONSOLE_COOKIE_SECURE must be auto, true or false, not {secure!r}")
+    return Settings(
+        unclaimed_after=dt.timedelta(minutes=_number("HANDOFF_UNCLAIMED_MINUTES", 5, 0.01)),
+        cookie_secure=secure,
+        sessions=SessionPolicy(idle=dt.timedelta(minutes=_number("CONSOLE_SESSION_IDLE_MINUTES", 30, 1)),
+                               lifetime=dt.timedelta(hours=_number("CONSOLE_SESSION_HOURS", 12, 0.1))),
+        lockout=lockout_policy(),
+        rasa_url=(os.environ.get("CONSOLE_RASA_URL") or f"http://127.0.0.1:{config.port('RASA_PORT')}").rstrip("/"),
+        rasa_token=rasa_api_token(),
+    )
