@@ -68,8 +68,32 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
 
 def create_schema(engine: Engine | None = None) -> None:
     """Create every table the navigator needs (idempotent)."""
+    import bot.channels.sms_store  # noqa: F401
+    import console.sessions  # noqa: F401
+    import navigator.alerts  # noqa: F401
+    import navigator.advocates  # noqa: F401
+    import navigator.audit  # noqa: F401
     import navigator.handoffs  # noqa: F401  (registers tables on Base)
     import navigator.tokens  # noqa: F401
     import resources.models  # noqa: F401
 
-    Base.metadata.create_all(engine or get_engine())
+    engine = engine or get_engine()
+    Base.metadata.create_all(engine)
+    add_missing_columns(engine)
+
+
+def add_missing_columns(engine: Engine) -> None:
+    """Add the nullable columns a newer version declares to tables an older version created
+    (create_all never alters a table), so an agency's existing database keeps working."""
+    from sqlalchemy import inspect, text
+
+    inspector = inspect(engine)
+    with engine.begin() as connection:
+        for table in Base.metadata.sorted_tables:
+            if not inspector.has_table(table.name):
+                continue
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present and column.nullable:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))

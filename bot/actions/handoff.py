@@ -1,20 +1,23 @@
 """Actions that hand a conversation to a human advocate: on an emergency signal (priority
 `emergency`) or when the survivor asks for a person (priority `request`).
 
-The survivor's safety message goes first, then the handoff is recorded, so that a database fault
-can never hold back 911 / 988.
+A database or Twilio fault never holds back the survivor's reply: recording the handoff is
+guarded, and the advocates' SMS alerts go out in the background after the reply.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Set, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
 
+from navigator.alerts import send_handoff_alerts
 from navigator.db import session_scope
-from navigator.handoffs import open_handoff
+from navigator.handoffs import LIVE_STATUSES, Handoff, open_handoff
 
 logger = logging.getLogger(__name__)
 
@@ -23,31 +26,47 @@ EMERGENCY_RESPONSES = {
     "medical": "utter_emergency_medical",
     "danger": "utter_emergency_danger",
 }
+_background: Set["asyncio.Task"] = set()  # alerts in flight (kept referenced until done)
 
 
-def record_handoff(tracker: Tracker, priority: Text, reason: Text) -> bool:
-    """Open (or escalate) the conversation's handoff; False if the database could not be reached."""
+def record_handoff(tracker: Tracker, priority: Text, reason: Text) -> Optional[int]:
+    """Open (or escalate) the conversation's handoff. Returns its id when advocates must be alerted
+    (a new handoff, or a request that became an emergency), else None; None too when the database
+    could not be reached (logged for the operator)."""
     try:
         with session_scope() as session:
+            before = session.execute(
+                select(Handoff.priority).where(Handoff.conversation_id == tracker.sender_id,
+                                               Handoff.status.in_(LIVE_STATUSES))
+            ).scalars().first()
             handoff = open_handoff(session, tracker.sender_id, tracker.get_latest_input_channel() or "unknown",
                                    priority, reason)
-            logger.info("handoff %s: priority %s, reason %s", handoff.id, priority, reason)
-        return True
+            logger.info("handoff %s: priority %s, reason %s", handoff.id, handoff.priority, reason)
+            return handoff.id if before != handoff.priority else None
     except Exception:  # the survivor has their numbers already; the operator must see this
         logger.exception("could not record a %s handoff", priority)
-        return False
+        return None
+
+
+def alert_in_background(handoff_id: Optional[int], priority: Text) -> None:
+    if handoff_id is None:
+        return
+    task = asyncio.get_running_loop().create_task(send_handoff_alerts(handoff_id, priority))
+    _background.add(task)
+    task.add_done_callback(_background.discard)
 
 
 class ActionEmergency(Action):
-    """911 or 988 at once, then a handoff of priority `emergency`."""
+    """911 or 988 at once, then a handoff of priority `emergency` and the advocates' alerts."""
 
     def name(self) -> Text:
         return "action_emergency"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
         category = next(tracker.get_latest_entity_values("danger_type"), None) or "danger"
         dispatcher.utter_message(response=EMERGENCY_RESPONSES.get(category, "utter_emergency_danger"))
-        record_handoff(tracker, "emergency", category)
+        alert_in_background(record_handoff(tracker, "emergency", category), "emergency")
         dispatcher.utter_message(response="utter_emergency_can_say_no")
         return [SlotSet("awaiting", "advocate"), SlotSet("intro_given", True)]
 
@@ -58,7 +77,8 @@ class ActionHumanHandoff(Action):
     def name(self) -> Text:
         return "action_human_handoff"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        record_handoff(tracker, "request", "request")
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        alert_in_background(record_handoff(tracker, "request", "request"), "request")
         dispatcher.utter_message(response="utter_handoff_requested")
         return [SlotSet("awaiting", "advocate")]
