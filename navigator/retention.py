@@ -22,11 +22,17 @@ from sqlalchemy.engine import Engine
 
 from navigator import config, db
 
-# Tables of DATABASE_URL that hold per-conversation records: (table, time column, id column).
-# A table that does not exist (yet) in a database is skipped.
+# Tables of DATABASE_URL that hold per-conversation records: (table, time column, conversation id
+# column or None). A table that does not exist (yet) in a database is skipped.
 CONVERSATION_RECORDS = (
     ("handoff", "created_at", "conversation_id"),
+    ("alert", "created_at", None),
+    ("audit_log", "at", None),
+    ("sms_contact", "last_seen_at", "conversation_id"),  # the texter's number (bot/channels/sms_store)
+    ("sms_handled_message", "received_at", None),  # hashes of Twilio MessageSids already handled
 )
+# Records that only point at a handoff: deleted with it, even when they are newer than the cut-off.
+HANDOFF_RECORDS = (("alert", "handoff_id"), ("audit_log", "handoff_id"))
 
 
 @dataclass
@@ -79,11 +85,17 @@ def purge(days: float, directory_engine: Engine | None = None, tracker_engine: E
                 continue
             deleted = connection.execute(sa.text(
                 f"DELETE FROM {table} WHERE {time_column} <= :cutoff"), {"cutoff": cutoff_time}).rowcount
-            for chunk in _chunks(expired):
+            for chunk in _chunks(expired) if id_column else ():
                 deleted += connection.execute(
                     sa.text(f"DELETE FROM {table} WHERE {id_column} IN :ids").bindparams(
                         sa.bindparam("ids", expanding=True)), {"ids": chunk}).rowcount
             report.records[table] = deleted
+        if inspector.has_table("handoff"):
+            for table, column in HANDOFF_RECORDS:
+                if inspector.has_table(table):
+                    report.records[table] = report.records.get(table, 0) + connection.execute(sa.text(
+                        f"DELETE FROM {table} WHERE {column} IS NOT NULL AND {column} NOT IN (SELECT id FROM handoff)"
+                    )).rowcount
 
     for engine in {id(tracker_engine): tracker_engine, id(directory_engine): directory_engine}.values():
         compact(engine)

@@ -9,6 +9,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from navigator import db
 from navigator.cli import main
+from navigator.alerts import Alert
 from navigator.handoffs import list_handoffs, open_handoff
 from navigator.retention import purge
 
@@ -51,8 +52,11 @@ def test_purge_older_than_keeps_recent_conversations_and_erases_old_text(tmp_pat
     save_conversation(store, "old-conv", "zebra-secret-old he hurt me", now - 40 * DAY)
     save_conversation(store, "new-conv", "zebra-secret-new need a lawyer", now - 1 * DAY)
     with db.session_scope() as session:
-        open_handoff(session, "old-conv", "rest", "emergency", "danger")
+        old = open_handoff(session, "old-conv", "rest", "emergency", "danger")
         open_handoff(session, "new-conv", "rest", "request", "request")
+        session.add(Alert(handoff_id=old.id, priority="emergency", recipients=1, delivered=1))
+        session.flush()
+        old_id = old.id
 
     report = purge(30, tracker_engine=sqlite_without_secure_delete(tracker_path))
 
@@ -61,6 +65,7 @@ def test_purge_older_than_keeps_recent_conversations_and_erases_old_text(tmp_pat
     assert asyncio.run(store.retrieve("new-conv")) is not None
     with db.session_scope() as session:
         assert [h.conversation_id for h in list_handoffs(session)] == ["new-conv"]
+        assert session.query(Alert).filter_by(handoff_id=old_id).count() == 0  # the alert went with it
     assert b"zebra-secret-old" not in file_bytes(tracker_path)
     assert b"zebra-secret-new" in file_bytes(tracker_path)
 
@@ -82,3 +87,19 @@ def test_negative_days_is_a_clear_error(tmp_path, monkeypatch):
         assert "0 or more" in str(error)
     else:
         raise AssertionError("negative days accepted")
+
+
+def test_purge_forgets_the_texters_number_with_the_conversation(tmp_path, monkeypatch):
+    from bot.channels import sms_store
+
+    store, _, directory_path = stores(tmp_path, monkeypatch)
+    engine = db.get_engine()
+    conversation = sms_store.texter_for_phone("+15550104004", engine)
+    conversation_id = getattr(conversation, "conversation_id", conversation)
+    sms_store.claim_message("SM-old-one", engine)
+    save_conversation(store, conversation_id, "zebra-sms-text", time.time() - 40 * DAY)
+
+    purge(30, now=time.time() + 40 * DAY)
+
+    assert b"+15550104004" not in file_bytes(directory_path)
+    assert sms_store.claim_message("SM-old-one", engine) is True  # its record went too
