@@ -174,8 +174,10 @@ def print_urls(env: dict[str, str], seconds: float) -> None:
     rasa, console = f"http://localhost:{env['RASA_PORT']}", f"http://localhost:{env['CONSOLE_PORT']}"
     print(f"""
 The navigator is ready ({seconds:.0f} s). Ctrl-C stops it.
+  Web chat demo page:   {rasa}/webchat/demo
   Survivor REST API:    {rasa}/webhooks/rest/webhook
-  Advocate console:     {console}/
+  SMS webhook (Twilio): {rasa}/webhooks/twilio/webhook
+  Advocate console:     {console}/   (add an advocate: .venv/bin/navigator advocates add NAME)
   Console health:       {console}/healthz
   Database:             {'embedded SQLite (var/navigator.db)' if config.uses_embedded_database() else 'DATABASE_URL'}
 """, flush=True)
