@@ -3,7 +3,10 @@ service kinds, and reports what it did, all inside the caller's single transacti
 
 A row that cannot be used (no id, no name, linked to a parent that exists neither in the import nor
 in the directory) is skipped with its reason; an optional link to a missing row is cleared with a
-warning, so one bad reference does not cost a whole service.
+warning, so one bad reference does not cost a whole service. Values are tidied on the way in
+(`_normalise`: times, web addresses, language codes, ages stated in eligibility text), locations
+without coordinates are placed at their ZIP code or town (`geocode_locations`), and the derived
+tables (kinds, tags, search index) are recomputed for every service the import touched.
 """
 from __future__ import annotations
 
@@ -14,16 +17,22 @@ from datetime import datetime, timezone
 from sqlalchemy import String, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from resources import kinds
-from resources.hsds_records import HSDS_FIELDS, SOURCE, DirectoryRecords, ImportReport, TableRecords
-from resources.models import DERIVED_MODELS, HSDS_MODELS, Attribute, Service, ServiceAtLocation
+from resources import kinds, search_index
+from resources.cleaning import age_range, normalise_time, normalise_url
+from resources.geocode import geocode_address
+from resources.hsds_records import GENERATED, HSDS_FIELDS, SOURCE, DirectoryRecords, ImportReport, TableRecords
+from resources.languages import language_table
+from resources.models import (DERIVED_MODELS, HSDS_MODELS, Address, Attribute, Location, LocationGeocode,
+                              SearchPoint, Service, ServiceAtLocation)
+from resources.progress import NoProgress, Progress
 
 SKIP, CLEAR = "skip", "clear"
 _CHUNK = 500
+_WRITE_CHUNK = 5000
 
 # (field, table it points to, what to do when that row does not exist)
 LINKS: dict[str, list[tuple[str, str, str]]] = {
-    "service": [("organization_id", "organization", SKIP)],
+    "service": [("organization_id", "organization", CLEAR)],  # 211 exports miss organizations; keep the service
     "location": [("organization_id", "organization", CLEAR)],
     "service_at_location": [("service_id", "service", SKIP), ("location_id", "location", SKIP)],
     "address": [("location_id", "location", SKIP)],
@@ -58,29 +67,51 @@ ENTITY_ALIASES = {"services": "service", "organizations": "organization", "locat
                   "phones": "phone", "schedules": "schedule", "languages": "language", "addresses": "address",
                   "taxonomy_terms": "taxonomy_term"}
 WITH_BOOKKEEPING = ("organization", "service", "location")
+URL_FIELDS = {"service": ("url",), "organization": ("website",), "location": ("url",), "schedule": ("schedule_link",)}
 
 
 class DirectoryWriter:
-    def __init__(self, conn: Connection, report: ImportReport, *, demo: bool = False):
+    def __init__(self, conn: Connection, report: ImportReport, *, demo: bool = False,
+                 progress: Progress | None = None):
         self.conn = conn
         self.report = report
         self.demo = demo
+        self.progress = progress or NoProgress()
         self.now = datetime.now(timezone.utc).replace(tzinfo=None)
         self.accepted: dict[str, set[str]] = {t: set() for t in HSDS_FIELDS}
         self.in_db: dict[str, dict[str, bool]] = {t: {} for t in HSDS_FIELDS}
+        self.address_locations: set[str] = set()
 
     # --- entry point ---
 
-    def write(self, records: DirectoryRecords) -> ImportReport:
+    def write(self, *exports: DirectoryRecords) -> ImportReport:
+        """Store one or more exports (sub-folders of one import), then recompute what derives from them."""
         if not self.demo:
             self.report.removed_demo_services = remove_demo_rows(self.conn)
             if self.report.removed_demo_services:
                 self.report.notes.append(
                     f"removed the demo directory ({self.report.removed_demo_services} demo services)")
-        for table in HSDS_FIELDS:
-            if table in records.tables:
-                self._write_table(records.tables[table], records.dataset)
-        self.report.kinds = kinds.refresh_service_kinds(self.conn, self._affected_services())
+        for records in exports:
+            for table in HSDS_FIELDS:
+                if table in records.tables:
+                    self._write_table(records.tables[table], records.dataset)
+            for data in records.tables.values():
+                self._remove_stale_generated(data)
+        analyze(self.conn, [m.__table__ for m in HSDS_MODELS.values()])
+        self.progress.stage("placing locations without coordinates")
+        self.report.geocoded = geocode_locations(self.conn, self.accepted["location"] | self.address_locations)
+        placed = self.report.geocoded.get("zip", 0) + self.report.geocoded.get("city", 0)
+        if placed or self.report.geocoded.get("none"):
+            self.report.notes.append(
+                f"{placed} location(s) without coordinates placed at their ZIP code or town centre (approximate); "
+                f"{self.report.geocoded.get('none', 0)} could not be placed and are not found by search")
+        services = self._affected_services()
+        self.progress.stage("classifying services", len(services))
+        self.report.kinds, self.report.tags = kinds.refresh_service_kinds(self.conn, services, self.progress)
+        analyze(self.conn, [m.__table__ for m in DERIVED_MODELS])
+        self.progress.stage("indexing for search", len(services))
+        search_index.refresh_search_points(self.conn, services, self.progress)
+        analyze(self.conn, [SearchPoint.__table__])
         return self.report
 
     # --- one table ---
@@ -88,15 +119,27 @@ class DirectoryWriter:
     def _write_table(self, data: TableRecords, dataset: str | None) -> None:
         table = data.table
         columns = list(data.columns)
+        self.progress.stage(f"writing {table}", len(data.rows))
         if table == "service" and "status" not in columns:
             columns.append("status")
             self.report.notes.append(f"{data.source} has no status column: its services are taken as active")
             for row in data.rows:
                 row["status"] = "active"
+        elif table == "service" and data.rows and not any(row.get("status") for row in data.rows):
+            self.report.notes.append(f"{data.source} leaves every status empty: its services are taken as active")
+            for row in data.rows:
+                row["status"] = "active"
+        if table == "service" and "eligibility_description" in columns:
+            columns += [c for c in ("minimum_age", "maximum_age") if c not in columns]
+        if table == "language":  # a code is filled in from the name, and the other way round
+            columns += [c for c in ("name", "code") if c not in columns]
         if table == "attribute" and "link_entity" not in columns:
             columns.append("link_entity")
             for row in data.rows:
                 row["link_entity"] = None
+        for row in data.rows:
+            for c in columns:
+                row.setdefault(c, None)
         self._prefetch_links(table, data.rows)
         good, seen = [], {}
         for row in data.rows:
@@ -106,8 +149,11 @@ class DirectoryWriter:
                 continue
             seen[row["id"]] = row[SOURCE]
             good.append(row)
-        self.accepted[table] = set(seen)
-        self.report.inserted[table], self.report.updated[table] = 0, 0
+        self.accepted[table] |= set(seen)
+        if table == "address":
+            self.address_locations |= {row["location_id"] for row in good if row.get("location_id")}
+        self.report.inserted.setdefault(table, 0)
+        self.report.updated.setdefault(table, 0)
         if not good:
             return
         out_columns = columns + (["is_demo", "dataset", "imported_at"] if table in WITH_BOOKKEEPING else ["is_demo"])
@@ -118,9 +164,39 @@ class DirectoryWriter:
             if table in WITH_BOOKKEEPING:
                 value["dataset"], value["imported_at"] = dataset, self.now
             values.append(value)
-        inserted, updated = _upsert(self.conn, HSDS_MODELS[table].__table__, out_columns, values)
-        self.report.inserted[table] = inserted
-        self.report.updated[table] = updated
+        if table in WITH_BOOKKEEPING and not self.demo:
+            self._warn_overwritten(table, values, dataset)
+        inserted, updated = _upsert(self.conn, HSDS_MODELS[table].__table__, out_columns, values, self.progress)
+        self.report.inserted[table] += inserted
+        self.report.updated[table] += updated
+
+    def _warn_overwritten(self, table: str, values: list[dict], dataset: str | None) -> None:
+        """Say so when the import replaces rows another export brought in (same ids, other dataset)."""
+        t = HSDS_MODELS[table].__table__
+        others: dict[str, int] = {}
+        for chunk in _chunks([v["id"] for v in values]):
+            for other in self.conn.execute(select(t.c.dataset).where(
+                    t.c.id.in_(chunk), t.c.dataset.isnot(None), t.c.dataset != (dataset or ""),
+                    t.c.is_demo.is_(False))).scalars():
+                others[other] = others.get(other, 0) + 1
+        for other, n in others.items():
+            self.report.warnings.append(
+                f"{n} {table} row(s) had the same id as rows imported from {other!r} and replaced them; "
+                f"import with --id-prefix to keep both exports")
+
+    def _remove_stale_generated(self, data: TableRecords) -> None:
+        """Delete generated rows (made-up ids) of owners this import describes but no longer has."""
+        if not data.generated_owners:
+            return
+        t = HSDS_MODELS[data.table].__table__
+        keep = self.accepted[data.table]
+        for owner_field, owners in data.generated_owners.items():
+            column = t.c[owner_field]
+            for chunk in _chunks(sorted(owners)):
+                stale = [i for i in self.conn.execute(select(t.c.id).where(
+                    column.in_(chunk), t.c.id.like(GENERATED + "%"))).scalars() if i not in keep]
+                if stale:
+                    self.conn.execute(delete(t).where(t.c.id.in_(stale)))
 
     def _check(self, table: str, row: dict, seen: dict[str, str]) -> str | None:
         """Why the row cannot be stored, or None after normalising it in place."""
@@ -154,7 +230,8 @@ class DirectoryWriter:
         return None
 
     def _normalise(self, table: str, row: dict) -> None:
-        """Types and tidy values: numbers parsed, status lower-cased, over-long text cut."""
+        """Types and tidy values: numbers parsed, status lower-cased, times and web addresses in one
+        form, language codes filled in, ages read from eligibility text, over-long text cut."""
         if table == "service":
             if row.get("status"):
                 row["status"] = " ".join(row["status"].lower().split())
@@ -163,6 +240,11 @@ class DirectoryWriter:
             for name in ("minimum_age", "maximum_age"):
                 if name in row:
                     row[name] = self._number(row, name, int)
+            if row.get("eligibility_description") and row.get("minimum_age") is None \
+                    and row.get("maximum_age") is None:
+                found = age_range(row["eligibility_description"])
+                if found:
+                    row["minimum_age"], row["maximum_age"] = found
         elif table == "location":
             lat = self._number(row, "latitude", float) if "latitude" in row else None
             lon = self._number(row, "longitude", float) if "longitude" in row else None
@@ -180,6 +262,22 @@ class DirectoryWriter:
                 row["extension"] = row["extension"][:-2]
             if row.get("type"):
                 row["type"] = row["type"].lower()
+        elif table == "schedule":
+            for name in ("opens_at", "closes_at"):
+                if row.get(name):
+                    row[name] = normalise_time(row[name]) or row[name]
+        elif table == "language":
+            lang = language_table().lookup(row.get("code")) or language_table().lookup(row.get("name"))
+            if lang and not row.get("code"):
+                row["code"] = lang.code
+            if lang and not row.get("name"):
+                row["name"] = lang.name
+        for name in URL_FIELDS.get(table, ()):
+            if row.get(name):
+                url, problem = normalise_url(row[name])
+                if problem:
+                    self._warn(row, f"{name}: {problem}; left empty")
+                row[name] = url
         for name, value in row.items():
             if isinstance(value, str) and name != "id":
                 limit = _length(table, name)
@@ -201,8 +299,7 @@ class DirectoryWriter:
             return None
 
     def _resolve_attribute_link(self, row: dict) -> str | None:
-        entity = (row.get("link_entity") or "").strip().lower().replace(" ", "_") or None
-        entity = ENTITY_ALIASES.get(entity, entity)
+        entity = _entity_name(row.get("link_entity"))
         link_id = row["link_id"]
         if entity and entity not in ATTRIBUTE_ENTITIES:
             return f"describes a {entity}, which the navigator does not keep"
@@ -220,9 +317,11 @@ class DirectoryWriter:
         for name, target, _ in LINKS.get(table, ()):
             wanted.setdefault(target, set()).update(r[name] for r in rows if r.get(name))
         if table == "attribute":
-            ids = {r["link_id"] for r in rows if r.get("link_id")}
-            for target in ATTRIBUTE_ENTITIES:
-                wanted.setdefault(target, set()).update(ids)
+            for r in rows:
+                if r.get("link_id"):
+                    entity = _entity_name(r.get("link_entity"))
+                    for target in ([entity] if entity in ATTRIBUTE_ENTITIES else ATTRIBUTE_ENTITIES):
+                        wanted.setdefault(target, set()).add(r["link_id"])
         for target, ids in wanted.items():
             missing = [i for i in ids - self.accepted[target] if i not in self.in_db[target]]
             found = _existing_ids(self.conn, HSDS_MODELS[target].__table__, missing)
@@ -242,25 +341,85 @@ class DirectoryWriter:
     # --- kinds ---
 
     def _affected_services(self) -> set[str]:
-        """Services whose kinds may have changed: imported ones, and ones whose tags or terms changed."""
+        """Services whose derived rows may have changed: imported ones, ones whose tags or terms changed,
+        ones of imported organizations, and ones at imported locations or service-at-location rows."""
         services = set(self.accepted["service"])
         attribute_ids = self.accepted["attribute"]
         if self.accepted["taxonomy_term"]:
             for chunk in _chunks(sorted(self.accepted["taxonomy_term"])):
                 attribute_ids = attribute_ids | set(self.conn.execute(
                     select(Attribute.id).where(Attribute.taxonomy_term_id.in_(chunk))).scalars())
+        sal_ids = set(self.accepted["service_at_location"])
         for chunk in _chunks(sorted(attribute_ids)):
             for link_id, entity in self.conn.execute(
                     select(Attribute.link_id, Attribute.link_entity).where(Attribute.id.in_(chunk))):
                 if entity == "service":
                     services.add(link_id)
                 elif entity == "service_at_location":
-                    services.update(self.conn.execute(
-                        select(ServiceAtLocation.service_id).where(ServiceAtLocation.id == link_id)).scalars())
+                    sal_ids.add(link_id)
+        for chunk in _chunks(sorted(sal_ids)):
+            services.update(self.conn.execute(
+                select(ServiceAtLocation.service_id).where(ServiceAtLocation.id.in_(chunk))).scalars())
+        for chunk in _chunks(sorted(self.accepted["location"] | self.address_locations)):
+            services.update(self.conn.execute(
+                select(ServiceAtLocation.service_id).where(ServiceAtLocation.location_id.in_(chunk))).scalars())
         for chunk in _chunks(sorted(self.accepted["organization"])):
             services.update(self.conn.execute(
                 select(Service.id).where(Service.organization_id.in_(chunk))).scalars())
         return services
+
+
+def analyze(conn: Connection, tables) -> None:
+    """Refresh PostgreSQL's planner statistics inside the import's transaction. Without this the
+    planner believes the tables the import has just filled are empty (autovacuum cannot see rows not
+    yet committed) and reads whole tables for every lookup: imports grow quadratically slow."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE " + ", ".join(t.name for t in tables))
+
+
+def _entity_name(text: str | None) -> str | None:
+    entity = (text or "").strip().lower().replace(" ", "_") or None
+    return ENTITY_ALIASES.get(entity, entity)
+
+
+def geocode_locations(conn: Connection, location_ids: set[str]) -> dict[str, int]:
+    """Give locations without coordinates those of their address's ZIP code, else its town (offline,
+    from the gazetteer), and record how (`location_geocode`). Locations with coordinates of their own
+    lose any such record. Returns how many were placed by "zip", by "city", and "none".
+    """
+    counts = {"zip": 0, "city": 0, "none": 0}
+    for chunk in _chunks(sorted(location_ids)):
+        rows = conn.execute(select(Location.id, Location.latitude, Location.longitude, Location.location_type)
+                            .where(Location.id.in_(chunk))).all()
+        missing = [r.id for r in rows if (r.latitude is None or r.longitude is None)
+                   and (r.location_type or "").lower() != "virtual"]
+        conn.execute(delete(LocationGeocode).where(LocationGeocode.location_id.in_(chunk)))
+        if not missing:
+            continue
+        addresses: dict[str, list] = {}
+        order = {"physical": 0, None: 1, "": 1, "postal": 2}
+        for a in conn.execute(select(Address.location_id, Address.postal_code, Address.city, Address.state_province,
+                                     Address.address_type, Address.id).where(Address.location_id.in_(missing))):
+            addresses.setdefault(a.location_id, []).append(a)
+        placed, records = [], []
+        for lid in missing:
+            found = None
+            for a in sorted(addresses.get(lid, []), key=lambda a: (order.get((a.address_type or "").lower(), 3), a.id)):
+                found = geocode_address(a.postal_code, a.city, a.state_province)
+                if found:
+                    break
+            if found is None:
+                counts["none"] += 1
+                continue
+            place, method, query = found
+            counts[method] += 1
+            placed.append({"b_id": lid, "b_lat": place.lat, "b_lon": place.lon})
+            records.append({"location_id": lid, "method": method, "query": query})
+        if placed:
+            conn.execute(update(Location).where(Location.id == bindparam("b_id"))
+                         .values(latitude=bindparam("b_lat"), longitude=bindparam("b_lon")), placed)
+            conn.execute(insert(LocationGeocode), records)
+    return counts
 
 
 @lru_cache(maxsize=None)
@@ -282,19 +441,26 @@ def _existing_ids(conn: Connection, table, ids) -> set[str]:
     return found
 
 
-def _upsert(conn: Connection, table, columns: list[str], values: list[dict]) -> tuple[int, int]:
+def _upsert(conn: Connection, table, columns: list[str], values: list[dict],
+            progress: Progress | None = None) -> tuple[int, int]:
     """Insert new ids and update existing ones, in bulk (executemany), touching only `columns`."""
-    existing = _existing_ids(conn, table, [v["id"] for v in values])
-    new = [v for v in values if v["id"] not in existing]
-    old = [v for v in values if v["id"] in existing]
-    if new:
-        conn.execute(insert(table), new)
-    if old:
-        settable = [c for c in columns if c != "id"]
-        stmt = update(table).where(table.c.id == bindparam("b_id")).values(
-            {c: bindparam(f"b_{c}") for c in settable})
-        conn.execute(stmt, [{f"b_{k}": v for k, v in row.items()} for row in old])
-    return len(new), len(old)
+    inserted = updated = 0
+    settable = [c for c in columns if c != "id"]
+    stmt_update = update(table).where(table.c.id == bindparam("b_id")).values(
+        {c: bindparam(f"b_{c}") for c in settable})
+    for start in range(0, len(values), _WRITE_CHUNK):
+        batch = values[start:start + _WRITE_CHUNK]
+        existing = _existing_ids(conn, table, [v["id"] for v in batch])
+        new = [v for v in batch if v["id"] not in existing]
+        old = [v for v in batch if v["id"] in existing]
+        if new:
+            conn.execute(insert(table), new)
+        if old:
+            conn.execute(stmt_update, [{f"b_{k}": v for k, v in row.items()} for row in old])
+        inserted, updated = inserted + len(new), updated + len(old)
+        if progress:
+            progress.advance(len(batch))
+    return inserted, updated
 
 
 def remove_demo_rows(conn: Connection) -> int:
@@ -304,6 +470,9 @@ def remove_demo_rows(conn: Connection) -> int:
     demo_services = select(service.c.id).where(service.c.is_demo.is_(True))
     for model in DERIVED_MODELS:
         conn.execute(delete(model.__table__).where(model.__table__.c.service_id.in_(demo_services)))
+    location = HSDS_MODELS["location"].__table__
+    conn.execute(delete(LocationGeocode).where(LocationGeocode.location_id.in_(
+        select(location.c.id).where(location.c.is_demo.is_(True)))))
     for table in reversed(list(HSDS_FIELDS)):
         t = HSDS_MODELS[table].__table__
         conn.execute(delete(t).where(t.c.is_demo.is_(True)))

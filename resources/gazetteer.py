@@ -43,6 +43,19 @@ ALIASES = {
     "philly": ("Philadelphia", "PA"),
     "washington dc": ("Washington", "DC"),
     "dc": ("Washington", "DC"),
+    "la": ("Los Angeles", "CA"),
+    "atl": ("Atlanta", "GA"),
+    "phx": ("Phoenix", "AZ"),
+    "slc": ("Salt Lake City", "UT"),
+    "salt lake": ("Salt Lake City", "UT"),
+    "nola": ("New Orleans", "LA"),
+    "okc": ("Oklahoma City", "OK"),
+    "abq": ("Albuquerque", "NM"),
+    "sf": ("San Francisco", "CA"),
+    "san fran": ("San Francisco", "CA"),
+    "indy": ("Indianapolis", "IN"),
+    "chi town": ("Chicago", "IL"),
+    "chitown": ("Chicago", "IL"),
 }
 
 _ABBREVIATIONS = {"st": "saint", "ste": "sainte", "ft": "fort", "mt": "mount", "pt": "point"}

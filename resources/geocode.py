@@ -1,13 +1,17 @@
 """Offline geocoding of what a person types as a place: "83702", "Boise", "boise id",
 "Omaha, Nebraska", "near 68102", "I'm in Sioux Falls right now".
 
-Same-named towns resolve to the one in the state given, else the most populous.
+Same-named towns resolve to the one in the state given, else the most populous. Common
+misspellings ("omha", "bosie", "pittsburg pa") resolve too (resources.spelling).
 """
 from __future__ import annotations
 
+import math
 import re
+from functools import lru_cache
 
 from resources.gazetteer import Place, gazetteer, name_key
+from resources.spelling import closest_spelling
 
 ZIP_RE = re.compile(r"(?<!\d)(\d{5})(?:-\d{4})?(?!\d)")
 _FILLER = re.compile(
@@ -44,7 +48,37 @@ def geocode(text: str) -> Place | None:
         return None
     if gaz.state_code(cleaned) and len(cleaned) > 2 and gaz.population(cleaned) < BIG_CITY:
         return _state_only(cleaned)  # "Idaho" is the state, not Idaho, OH; "New York" stays the city
-    return _city_state(cleaned) or _state_only(cleaned) or _place_in_sentence(text)
+    return _city_state(cleaned) or _state_only(cleaned) or _misspelt(cleaned) or _place_in_sentence(text)
+
+
+def town(name: str, state: str | None = None) -> Place | None:
+    """The town `name` (in `state` if given), spelt right or with a common slip, else None."""
+    gaz = gazetteer()
+    place = gaz.city(name, state)
+    if place:
+        return place
+    spelling = closest_spelling(name, state)
+    if spelling and spelling.kind == "city":
+        return gaz.city(spelling.name, state)
+    return None
+
+
+# Same-named towns worth telling apart: at least this share of the largest one's population.
+CHOICE_MIN_SHARE = 0.1
+CHOICE_MIN_POPULATION = 1000
+
+
+def town_choices(name: str) -> list[Place]:
+    """The towns a bare town name (no state) may mean, most populous first.
+
+    Tiny namesakes are left out (Omaha, TX beside Omaha, NE), so one entry means the name is
+    clear and several mean the caller should choose, e.g. by where its services are.
+    """
+    places = gazetteer().cities_named(name)
+    if not places:
+        return []
+    floor = max(CHOICE_MIN_POPULATION, CHOICE_MIN_SHARE * places[0].population)
+    return [places[0]] + [p for p in places[1:] if p.population >= floor]
 
 
 def _clean(text: str) -> str:
@@ -64,7 +98,7 @@ def _city_state(text: str) -> Place | None:
         city, _, rest = text.partition(",")
         state = gaz.state_code(rest.strip())
         if state:
-            return gaz.city(city, state) or gaz.city(city)
+            return town(city, state) or gaz.city(city)
         return gaz.city(city) if city.strip() else None
     words = text.split()
     for size in (2, 1):
@@ -75,6 +109,25 @@ def _city_state(text: str) -> Place | None:
                 if place:
                     return place
     return gaz.city(text)
+
+
+def _misspelt(text: str) -> Place | None:
+    """A short place answer with a slip in it: "omha", "bosie idaho", "pittsburg pa", "nebrska"."""
+    gaz = gazetteer()
+    words = text.replace(",", " ").split()
+    if not words or len(words) > 4:
+        return None
+    for size in (2, 1):
+        if len(words) > size:
+            state = gaz.state_code(" ".join(words[-size:]))
+            if state:
+                return town(" ".join(words[:-size]), state)
+    spelling = closest_spelling(" ".join(words))
+    if spelling is None:
+        return None
+    if spelling.kind == "state":
+        return gaz.state(gaz.state_code(spelling.name))
+    return gaz.city(spelling.name)
 
 
 def _state_only(text: str) -> Place | None:
@@ -108,4 +161,55 @@ def _place_in_sentence(text: str) -> Place | None:
                 if state and gaz.city(phrase, state):
                     return gaz.city(phrase, state)
             return gaz.city(phrase)
+    return None
+
+
+def geocode_address(postal_code: str | None, city: str | None, state: str | None) -> tuple[Place, str, str] | None:
+    """(place, "zip" or "city", what was looked up) for a directory address without coordinates.
+
+    The ZIP code's centre is used when the gazetteer knows the ZIP (ZIP+4 and padding are fine); else
+    the town's, in the given state when there is one. Approximate by design: enough to rank a service
+    by distance, never shown as its address.
+    """
+    gaz = gazetteer()
+    match = ZIP_RE.search(postal_code or "")
+    if match and gaz.zip(match.group(1)):
+        return gaz.zip(match.group(1)), "zip", match.group(1)
+    city = " ".join((city or "").split())
+    if not city:
+        return None
+    state_code = gaz.state_code(state.strip()) if state and state.strip() else None
+    place = gaz.city(city, state_code) if state_code else gaz.city(city)
+    if place is None:
+        return None
+    return place, "city", f"{city}, {state_code}" if state_code else city
+
+
+@lru_cache(maxsize=2)
+def _zip_grid(cell_degrees: float) -> dict[tuple[int, int], list[tuple[float, float, str]]]:
+    """ZIP code centres with a time zone, by grid cell (built once per cell size, ~40k entries)."""
+    grid: dict[tuple[int, int], list[tuple[float, float, str]]] = {}
+    for zlat, zlon, _city, _state, tz in gazetteer().zips.values():
+        if tz and "/" in tz:
+            grid.setdefault((math.floor(zlat / cell_degrees), math.floor(zlon / cell_degrees)), []).append(
+                (zlat, zlon, tz))
+    return grid
+
+
+def timezone_near(lat: float, lon: float) -> str | None:
+    """The IANA time zone of the gazetteer ZIP code nearest to a point (None beyond about 100 km):
+    looked for among the ZIP codes of the 0.2-degree cells around the point, then of the 1-degree ones."""
+    scale = math.cos(math.radians(lat))
+    for cell_degrees in (0.2, 1.0):
+        grid = _zip_grid(cell_degrees)
+        row, col = math.floor(lat / cell_degrees), math.floor(lon / cell_degrees)
+        best = None
+        for drow in (-1, 0, 1):
+            for dcol in (-1, 0, 1):
+                for zlat, zlon, tz in grid.get((row + drow, col + dcol), ()):
+                    d = (zlat - lat) ** 2 + ((zlon - lon) * scale) ** 2
+                    if best is None or d < best[0]:
+                        best = (d, tz)
+        if best:
+            return best[1]
     return None

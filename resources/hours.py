@@ -1,5 +1,5 @@
-"""Opening hours as a short line a person can read in a text message: "Mon-Fri 9:00-17:00",
-"Open 24 hours", or the directory's own description of them.
+"""Opening hours as a short line a person can read in a text message ("Mon-Fri 9:00-17:00",
+"Open 24 hours", or the directory's own description of them), and whether a service is open now.
 
 Plain ASCII hyphens, not en dashes: one non-GSM character turns a whole SMS into UCS-2 and halves
 what fits in a segment.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 DAY_NAMES = dict(zip(DAYS, ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")))
@@ -31,6 +31,7 @@ class ScheduleRow:
     closes_at: str | None = None
     valid_from: str | None = None
     valid_to: str | None = None
+    notes: str | None = None
 
 
 def parse_time(text: str | None) -> tuple[int, int] | None:
@@ -124,3 +125,54 @@ def describe_hours(rows: list[ScheduleRow], today: date | None = None) -> str | 
     for (opens, closes), days in sorted(by_hours.items(), key=lambda kv: min(DAYS.index(d) for d in kv[1])):
         parts.append(f"{format_days([d for d in DAYS if d in days])} {_clock(opens)}-{_clock(closes)}")
     return _shorten(", ".join(parts))
+
+
+# --- open now -------------------------------------------------------------------------------------
+
+_ROUND_THE_CLOCK = re.compile(
+    r"\b24\s*(?:/|x)\s*7\b|\b24\s*(?:hours?|hrs?)\s*(?:a|per|each|every)\s*day\b|\b24\s*(?:hours?|hrs?),?\s*7\s*days"
+    r"|\b(?:open|available|staffed|answered)\s*(?:all\s*day,?\s*)?24\s*(?:hours?|hrs?)\b"
+    r"|\b24[\s-]*hours?\s*(?:hotline|helpline|crisis|line)|round the clock|around the clock|always open", re.I)
+
+
+def _minutes(t: tuple[int, int]) -> int:
+    return t[0] * 60 + t[1]
+
+
+def open_at(rows: list[ScheduleRow], moment: datetime) -> bool | None:
+    """Whether a service with these schedule rows is open at `moment` (a time in its own time zone).
+
+    True for "24 hours"/"24/7" services and inside a weekly opening (overnight ones too: a Friday
+    20:00-08:00 row is open early on Saturday); False when the rows give weekly hours and none is
+    open now; None when the hours are unknown or only described in words.
+    """
+    today = moment.date()
+    rows = [r for r in rows if _valid_today(r, today)]
+    if any(_ROUND_THE_CLOCK.search(" ".join(filter(None, (r.description, r.notes)))) for r in rows):
+        return True
+    day = DAYS[moment.weekday()]
+    yesterday = DAYS[(moment.weekday() - 1) % 7]
+    now = moment.hour * 60 + moment.minute
+    structured = False
+    covered: set[str] = set()
+    for r in rows:
+        opens, closes = parse_time(r.opens_at), parse_time(r.closes_at)
+        if not opens or not closes:
+            continue
+        days = _days(r.byday) or (list(DAYS) if (r.freq or "").upper() in ("DAILY", "") else [])
+        if not days:
+            continue
+        structured = True
+        start, end = _minutes(opens), _minutes(closes)
+        if end in (23 * 60 + 59, 0) and start == 0:
+            covered.update(days)
+            end = 24 * 60
+        if end > start:
+            if day in days and start <= now < end:
+                return True
+        else:  # overnight: open from `start` until `end` the next morning
+            if (day in days and now >= start) or (yesterday in days and now < end):
+                return True
+    if len(covered) == 7:
+        return True
+    return False if structured else None

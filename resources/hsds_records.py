@@ -1,6 +1,6 @@
 """The common ground between directory readers and the one writer.
 
-Every reader (HSDS 3.0 CSV today; HSDS 2.0/1.1 CSV, 3.0 JSON or Ohana CSV later) turns its input into
+Every reader (HSDS 3.0 CSV and JSON, HSDS 2.0/1.x CSV, Ohana CSV) turns its input into
 `DirectoryRecords`: HSDS 3.0 table and field names, raw text values (trimmed, empty -> None), each
 row remembering where it came from. The writer (`resources.directory_writer`) validates, stores and
 reports on them the same way whatever the source format was.
@@ -18,6 +18,14 @@ HSDS_FIELDS: dict[str, tuple[str, ...]] = {
     for table, model in HSDS_MODELS.items()
 }
 SOURCE = "_source"  # key on each row dict: where it came from, e.g. "services.csv line 4"
+# Ids the readers make up for rows an export gives none (HSDS 1.x schedules, languages split from free
+# text, Ohana keywords). They are derived from the owner's id, so a re-import updates the same rows.
+GENERATED = "gen:"
+
+
+def generated_id(table: str, *parts: object) -> str:
+    """A stable made-up id: "gen:schedule:service:136:2"."""
+    return GENERATED + ":".join([table, *(str(p) for p in parts)])
 
 
 class HsdsImportError(Exception):
@@ -32,6 +40,9 @@ class TableRecords:
     columns: tuple[str, ...]  # the fields the source provides; others are left as they are on update
     rows: list[dict]
     source: str  # file name, for messages
+    # owner field -> owner ids whose generated rows (GENERATED ids) this import describes completely:
+    # generated rows of those owners that the import no longer has are deleted (stale hours, languages).
+    generated_owners: dict[str, set[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -40,6 +51,7 @@ class DirectoryRecords:
     dataset: str | None  # the datapackage's name, else the folder's
     tables: dict[str, TableRecords] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # things worth telling the person importing
+    skipped: list["SkippedRow"] = field(default_factory=list)  # rows the reader could not use
 
 
 @dataclass
@@ -65,6 +77,8 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)  # rows kept with a field cleared or trimmed
     notes: list[str] = field(default_factory=list)
     kinds: dict[str, int] = field(default_factory=dict)  # imported services per KIND
+    tags: dict[str, int] = field(default_factory=dict)  # imported services per tag
+    geocoded: dict[str, int] = field(default_factory=dict)  # locations placed by "zip", "city", or "none"
     removed_demo_services: int = 0
 
     @property

@@ -3,7 +3,9 @@ from words in its name and description when it has none, with the reason kept fo
 
 The rules are data in `resources/data/`: `kind_map.csv` (derived from the project's taxonomy
 crosswalk: AIRS/211 codes and Open Eligibility ids -> category -> KIND) and `kind_keywords.csv`.
-Categories that are not KINDS (domestic_violence, trafficking, ...) are kept as tags.
+Categories that are not KINDS (domestic_violence, trafficking, ...) are kept as tags, with the other
+tags of `resources.service_tags` (takes_pets, no_ice_contact, ...); a DV or trafficking shelter is
+tagged `confidential_location`, so its address is never shown.
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from typing import Iterable, Iterator
 
 from sqlalchemy import delete, insert, select
 
+from resources import service_tags
+from resources.matching import PhraseRule, code_parts as _code_parts, name_key as _name_key, normalise_text
 from resources.models import (Attribute, Organization, Service, ServiceAtLocation, ServiceKind, ServiceTag,
                               Taxonomy, TaxonomyTerm)
 
@@ -36,9 +40,11 @@ CATEGORY_KINDS = {
     "legal": "legal",
 }
 CONFIDENTIAL_TAG = "confidential_location"
-# Shelters for people escaping abusers or traffickers keep their address secret.
-CONFIDENTIAL_SHELTER_TAGS = ("shelter_dv", "shelter_trafficking")
+# Shelters for people escaping abusers or traffickers keep their address secret: a shelter tagged as
+# one of these (by taxonomy or by its own words) is confidential.
+CONFIDENTIAL_SHELTER_TAGS = ("shelter_dv", "shelter_trafficking", "domestic_violence", "trafficking")
 CONFIDENTIAL_WORDS = re.compile(r"\b(confidential|undisclosed)\b", re.I)
+KEYWORD_TAXONOMIES = ("keywords",)  # free-text tags (Ohana `keywords`): read like the service's own words
 
 AIRS_CODE = re.compile(r"^[A-Z]{1,2}(-\d{4}(\.\d{4}(-\d{3}(\.\d{2,3})?)?)?)?$")
 _CHUNK = 500
@@ -86,14 +92,6 @@ def write_kind_map(entries: Iterable[MapEntry], path: Path = KIND_MAP_PATH) -> N
             writer.writerow([e.scheme, e.code, e.name, e.category, e.kind or ""])
 
 
-def _name_key(text: str) -> str:
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower().replace("&", " and ")).split())
-
-
-def _code_parts(code: str) -> tuple[str, ...]:
-    return tuple(p for p in re.split(r"[-.]", code.strip().upper()) if p)
-
-
 class KindMap:
     """Lookup over the kind map: AIRS codes by hierarchy, Open Eligibility by id, any term by name."""
 
@@ -137,55 +135,25 @@ def kind_map() -> KindMap:
 
 # --- keywords -------------------------------------------------------------------------------------
 
-@dataclass
-class KeywordRule:
-    kind: str
-    matches: list[re.Pattern] = field(default_factory=list)
-    excludes: list[re.Pattern] = field(default_factory=list)
-
-    def find(self, text: str) -> str | None:
-        """The first keyword of this kind found in `text` (normalised), as written there, or None."""
-        for pattern in self.excludes:
-            text = pattern.sub(" ", text)
-        for pattern in self.matches:
-            found = pattern.search(text)
-            if found:
-                return found.group(0)
-        return None
-
-
-def _phrase_pattern(phrase: str) -> re.Pattern:
-    words = _normalise_text(phrase.rstrip("*")).split()
-    body = r"\s+".join(re.escape(w) for w in words)
-    return re.compile(r"\b" + body + (r"\w*" if phrase.endswith("*") else r"\b"))
-
-
-def _normalise_text(text: str) -> str:
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
-
-
-def load_keyword_rules(path: Path = KEYWORDS_PATH) -> dict[str, KeywordRule]:
-    rules = {kind: KeywordRule(kind) for kind in KINDS}
+def load_keyword_rules(path: Path = KEYWORDS_PATH) -> dict[str, PhraseRule]:
+    rules = {kind: PhraseRule(kind) for kind in KINDS}
     with open(path, newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             kind, phrase, effect = row["kind"].strip(), row["phrase"].strip(), row["effect"].strip()
             if kind not in rules or not phrase:
                 raise ValueError(f"{path}: bad keyword row {row}")
-            if effect == "exclude":
-                rules[kind].excludes.append(_phrase_pattern(phrase))
-            else:
-                rules[kind].matches.append(_phrase_pattern(phrase))
-    return rules
+            (rules[kind].excludes if effect == "exclude" else rules[kind].matches).append(phrase)
+    return {kind: rule.compile() for kind, rule in rules.items()}
 
 
 @lru_cache(maxsize=1)
-def keyword_rules() -> dict[str, KeywordRule]:
+def keyword_rules() -> dict[str, PhraseRule]:
     return load_keyword_rules()
 
 
 def keyword_kinds(text: str) -> dict[str, str]:
     """KIND -> reason, from the keywords found in a service's own words."""
-    normalised = _normalise_text(text)
+    normalised = normalise_text(text)
     found = {}
     for kind, rule in keyword_rules().items():
         phrase = rule.find(normalised)
@@ -262,6 +230,8 @@ def classify_term(term: TermInfo, kmap: KindMap | None = None) -> TermMatch:
                 match.kinds[e.kind] = reason
         if match.kinds:
             break
+    for tag, reason in service_tags.tag_map().tags_for(code or None, term.name, scheme).items():
+        match.tags.setdefault(tag, reason)
     return match
 
 
@@ -324,11 +294,17 @@ class ServiceKinds:
 
 
 def classify_service(name: str | None, description: str | None, term_matches: Iterable[TermMatch],
-                     extra_text: str | None = None) -> ServiceKinds:
-    """A service's KINDS: from its taxonomy terms; from keywords only when the terms give no KIND.
+                     extra_text: str | None = None, *, keywords: Iterable[str] = (), eligibility: str | None = None,
+                     fees: str | None = None, coded: bool = False) -> ServiceKinds:
+    """A service's KINDS and tags.
 
-    `extra_text` (its organization's description) is read for keywords only when the service has no
-    description of its own, but always for the confidentiality check.
+    KINDS come from its taxonomy terms; from keywords in its own words only when the terms give no
+    KIND. Its words are its name, its description (its organization's, `extra_text`, when it has
+    none) and its free-text `keywords`; for a service a directory has `coded` with taxonomy codes
+    (211 exports), only its name and keywords: the 211's codes said what it is, and a description's
+    passing mention ("...and shelters for people experiencing homelessness") must not make it a shelter. Tags come from the terms and, added to those, from phrases
+    in its words, eligibility and fees. A shelter for DV or trafficking survivors, or one that calls
+    itself confidential or undisclosed, gets the confidential_location tag.
     """
     kinds: dict[str, str] = {}
     tags: dict[str, str] = {}
@@ -337,9 +313,13 @@ def classify_service(name: str | None, description: str | None, term_matches: It
             kinds.setdefault(k, reason)
         for t, reason in m.tags.items():
             tags.setdefault(t, reason)
-    own_text = " ".join(p for p in (name, description if description else extra_text) if p)
+    own_text = " ".join(p for p in (name, description if description else extra_text, *keywords) if p)
     if not kinds:
-        kinds = keyword_kinds(own_text)
+        kinds = keyword_kinds(" ".join(p for p in (name, *keywords) if p) if coded else own_text)
+        if coded:
+            kinds = {k: r.replace("in name/description", "in name") for k, r in kinds.items()}
+    for tag, reason in service_tags.text_tags(" ".join(p for p in (own_text, eligibility) if p), fees).items():
+        tags.setdefault(tag, reason)
     if "shelter" in kinds:
         dv = [t for t in CONFIDENTIAL_SHELTER_TAGS if t in tags]
         word = CONFIDENTIAL_WORDS.search(" ".join(p for p in (name, description, extra_text) if p))
@@ -355,40 +335,57 @@ def _chunks(items: list, size: int = _CHUNK) -> Iterator[list]:
         yield items[i:i + size]
 
 
-def refresh_service_kinds(db, service_ids: Iterable[str] | None = None) -> dict[str, int]:
+def refresh_service_kinds(db, service_ids: Iterable[str] | None = None,
+                          progress=None) -> tuple[dict[str, int], dict[str, int]]:
     """(Re)compute `service_kind` and `service_tag` rows for these services (None: all of them).
 
-    `db` is a Connection or Session inside the caller's transaction. Returns services per KIND.
+    `db` is a Connection or Session inside the caller's transaction. Returns (services per KIND,
+    services per tag).
     """
     if service_ids is None:
         ids = list(db.execute(select(Service.id)).scalars())
     else:
         ids = sorted(set(service_ids))
     counts = {k: 0 for k in KINDS}
+    tag_counts: dict[str, int] = {}
     classifier = TermClassifier(db)
+    # Every old row goes before any new one: deleting from a table this transaction keeps filling
+    # would make PostgreSQL (whose statistics cannot see uncommitted rows) scan it again and again.
+    for chunk in _chunks(ids):
+        db.execute(delete(ServiceKind).where(ServiceKind.service_id.in_(chunk)))
+        db.execute(delete(ServiceTag).where(ServiceTag.service_id.in_(chunk)))
     for chunk in _chunks(ids):
         services = db.execute(
-            select(Service.id, Service.name, Service.alternate_name, Service.description, Organization.description)
+            select(Service.id, Service.name, Service.alternate_name, Service.description, Organization.description,
+                   Service.eligibility_description, Service.fees_description)
             .outerjoin(Organization, Organization.id == Service.organization_id)
             .where(Service.id.in_(chunk))
         ).all()
         terms_of = _service_terms(db, chunk, classifier)
         kind_rows, tag_rows = [], []
-        for sid, name, alt, description, org_description in services:
+        for sid, name, alt, description, org_description, eligibility, fees in services:
             full_name = " ".join(p for p in (name, alt) if p)
-            matches = [classifier.classify(t) for t in sorted(terms_of.get(sid, ()))]
-            result = classify_service(full_name, description, matches, org_description)
-            kind_rows += [{"service_id": sid, "kind": k, "reason": r} for k, r in result.kinds.items()]
-            tag_rows += [{"service_id": sid, "tag": t, "reason": r} for t, r in result.tags.items()]
+            term_ids = sorted(terms_of.get(sid, ()))
+            keywords = [t.name for t in (classifier.terms.get(i) for i in term_ids)
+                        if t and t.name and (t.taxonomy_name or "").lower() in KEYWORD_TAXONOMIES]
+            matches = [classifier.classify(t) for t in term_ids]
+            coded = any(t and t.code and (t.taxonomy_name or "").lower() not in KEYWORD_TAXONOMIES
+                        for t in (classifier.terms.get(i) for i in term_ids))
+            result = classify_service(full_name, description, matches, org_description, keywords=keywords,
+                                      eligibility=eligibility, fees=fees, coded=coded)
+            kind_rows += [{"service_id": sid, "kind": k, "reason": r[:2000]} for k, r in result.kinds.items()]
+            tag_rows += [{"service_id": sid, "tag": t, "reason": r[:2000]} for t, r in result.tags.items()]
             for k in result.kinds:
                 counts[k] += 1
-        db.execute(delete(ServiceKind).where(ServiceKind.service_id.in_(chunk)))
-        db.execute(delete(ServiceTag).where(ServiceTag.service_id.in_(chunk)))
+            for t in result.tags:
+                tag_counts[t] = tag_counts.get(t, 0) + 1
         if kind_rows:
             db.execute(insert(ServiceKind), kind_rows)
         if tag_rows:
             db.execute(insert(ServiceTag), tag_rows)
-    return counts
+        if progress is not None:
+            progress.advance(len(chunk))
+    return counts, dict(sorted(tag_counts.items()))
 
 
 def _service_terms(db, service_ids: list[str], classifier: TermClassifier) -> dict[str, set[str]]:
@@ -397,23 +394,20 @@ def _service_terms(db, service_ids: list[str], classifier: TermClassifier) -> di
         select(ServiceAtLocation.id, ServiceAtLocation.service_id)
         .where(ServiceAtLocation.service_id.in_(service_ids))
     ).all())
-    links = [(sid, "service") for sid in service_ids] + [(sal, "service_at_location") for sal in sal_service]
     terms_of: dict[str, set[str]] = {}
-    for chunk in _chunks(links):
-        rows = db.execute(
-            select(Attribute.link_id, Attribute.link_entity, TaxonomyTerm.id, TaxonomyTerm.code, TaxonomyTerm.name,
-                   TaxonomyTerm.parent_id, TaxonomyTerm.taxonomy, Taxonomy.name)
-            .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
-            .outerjoin(Taxonomy, Taxonomy.id == TaxonomyTerm.taxonomy_id)
-            .where(Attribute.link_id.in_([link for link, _ in chunk]))
-        ).all()
-        for link_id, entity, tid, code, name, parent_id, tax_text, tax_name in rows:
-            if entity == "service_at_location" and link_id in sal_service:
-                sid = sal_service[link_id]
-            elif entity in ("service", None, "") and link_id not in sal_service:
-                sid = link_id
-            else:
-                continue
-            classifier.remember(TermInfo(tid, code, name, parent_id, tax_name or tax_text))
-            terms_of.setdefault(sid, set()).add(tid)
+    for ids, entity in ((service_ids, "service"), (list(sal_service), "service_at_location")):
+        for chunk in _chunks(ids):
+            rows = db.execute(
+                select(Attribute.link_id, Attribute.link_entity, TaxonomyTerm.id, TaxonomyTerm.code,
+                       TaxonomyTerm.name, TaxonomyTerm.parent_id, TaxonomyTerm.taxonomy, Taxonomy.name)
+                .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
+                .outerjoin(Taxonomy, Taxonomy.id == TaxonomyTerm.taxonomy_id)
+                .where(Attribute.link_id.in_(chunk))
+            ).all()
+            for link_id, link_entity, tid, code, name, parent_id, tax_text, tax_name in rows:
+                if link_entity not in (entity, None, ""):
+                    continue
+                sid = sal_service[link_id] if entity == "service_at_location" else link_id
+                classifier.remember(TermInfo(tid, code, name, parent_id, tax_name or tax_text))
+                terms_of.setdefault(sid, set()).add(tid)
     return terms_of

@@ -1,14 +1,17 @@
 """The resource directory's tables, kept close to HSDS 3.0 so an Open Referral export maps onto them
 field for field and can be upserted by its own (string, usually UUID) ids.
 
-Two derived tables are ours, not HSDS: `service_kind` (which of the navigator's four KINDS a service
-answers, and why) and `service_tag` (other crosswalk categories, e.g. `shelter_dv`, and the
-`confidential_location` flag). Every table carries `is_demo`, so demo rows can be told apart and
-removed before an agency's own directory goes in.
+Derived tables are ours, not HSDS, and are recomputed from the HSDS rows on every import:
+`service_kind` (which of the navigator's four KINDS a service answers, and why), `service_tag` (focus
+categories such as `trafficking`, survivor-relevant facts such as `takes_pets`, and the
+`confidential_location` flag, each with its reason), `search_point` (the search index: one row per
+active service, location and kind, on indexed coordinates) and `location_geocode` (which locations got
+approximate coordinates from their ZIP code or town, and from what). Every HSDS table carries
+`is_demo`, so demo rows can be told apart and removed before an agency's own directory goes in.
 """
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, String, Text, event, false
 
 from navigator.db import Base
 
@@ -232,6 +235,49 @@ class ServiceTag(Base):
     reason = Column(Text, nullable=False)
 
 
+class SearchPoint(Base):
+    """Derived search index: an active service of `kind` at a location with coordinates, once plain
+    (facet "") and once for each facet a search may ask for ("tag:takes_pets", "lang:es").
+
+    One narrow table with a (kind, facet, cell, latitude) index answers "services of this kind, with
+    this tag or language, in this box, nearest first" from the index alone: a box is a handful of
+    whole-degree grid cells, each read over the box's latitudes only, so the work grows with what is
+    near, not with the directory. Details are loaded for the page of results only. Rebuilt for the
+    affected services by every import (`search_index`).
+    """
+
+    __tablename__ = "search_point"
+    __table_args__ = (
+        Index("ix_search_point_cell", "kind", "facet", "cell", "latitude", "longitude", "service_id", "location_id",
+              "service_at_location_id", "timezone"),
+    )
+
+    # No foreign keys: rows are derived, rewritten by every import and removed with their service
+    # (remove_demo_rows), and checking two keys for each of hundreds of thousands of rows doubles the
+    # time PostgreSQL takes to import a large directory.
+    service_id = Column(ID, primary_key=True)
+    location_id = Column(ID, primary_key=True)
+    kind = Column(String(40), primary_key=True)
+    facet = Column(String(80), primary_key=True)  # "" for every service; "tag:<tag>", "lang:<ISO code>"
+    service_at_location_id = Column(ID)  # the row linking them, whose phones and hours come first
+    cell = Column(Integer, nullable=False)  # whole-degree grid cell: search_index.cell_of(lat, lon)
+    latitude = Column(Float, nullable=False)
+    longitude = Column(Float, nullable=False)
+    minimum_age = Column(Integer)
+    maximum_age = Column(Integer)
+    timezone = Column(String(64))  # IANA name of the location's time zone, for "open now"
+
+
+class LocationGeocode(Base):
+    """Derived: a location whose export gave no coordinates, placed at its ZIP code or town centre."""
+
+    __tablename__ = "location_geocode"
+
+    location_id = Column(ID, _ref("location"), primary_key=True)
+    method = Column(String(20), nullable=False)  # "zip" or "city"
+    query = Column(Text, nullable=False)  # what was looked up, e.g. "33157" or "Miami, FL"
+
+
 # The HSDS tables in an order where every parent comes before its children.
 HSDS_MODELS = {
     "organization": Organization,
@@ -246,10 +292,20 @@ HSDS_MODELS = {
     "taxonomy_term": TaxonomyTerm,
     "attribute": Attribute,
 }
-DERIVED_MODELS = (ServiceKind, ServiceTag)
-DIRECTORY_TABLES = [m.__table__ for m in (*HSDS_MODELS.values(), *DERIVED_MODELS)]
+DERIVED_MODELS = (ServiceKind, ServiceTag, SearchPoint)  # keyed by service_id
+DIRECTORY_TABLES = [m.__table__ for m in (*HSDS_MODELS.values(), *DERIVED_MODELS, LocationGeocode)]
 
 
 def create_directory_tables(engine) -> None:
     """Create only the directory's tables (idempotent); `navigator.db.create_schema` creates all."""
     Base.metadata.create_all(engine, tables=DIRECTORY_TABLES)
+
+
+@event.listens_for(Base.metadata, "after_create")
+def _upgrade_search_index(target, connection, **kw) -> None:
+    """Whenever the schema is created (every set-up, every CLI command), bring the derived search
+    index up to date with this version: an agency's existing database must keep finding services
+    after an upgrade, without a re-import."""
+    from resources.search_index import upgrade_search_index
+
+    upgrade_search_index(connection)

@@ -8,8 +8,9 @@ from sqlalchemy import insert
 
 from navigator.db import Base, make_engine, session_scope
 from resources.gazetteer import Place
-from resources.models import (Address, Location, Organization, Phone, Schedule, Service, ServiceAtLocation,
-                              ServiceKind, ServiceTag)
+from resources.search_index import refresh_search_points
+from resources.models import (Address, Language, Location, Organization, Phone, Schedule, Service,
+                              ServiceAtLocation, ServiceKind, ServiceTag)
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
@@ -18,6 +19,11 @@ SAMPLE_NAMES = SHARED / "eval" / "sample" / "directory_names.json"
 HSDS_DATA = SHARED / "data" / "hsds"
 CROSSWALK = SHARED / "data" / "taxonomy-crosswalk.csv"
 
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "postgres: needs a PostgreSQL server (creates and drops its own scratch "
+                                       "database; skipped when none answers)")
 
 
 class SharedData:
@@ -71,13 +77,22 @@ class DirectoryBuilder:
             phone: str | None = None, phone_type: str = "voice", org_phone: str | None = None,
             byday: str | None = None, opens_at: str | None = None, closes_at: str | None = None,
             hours_description: str | None = None, address: str | None = None, tags: tuple[str, ...] = (),
-            extra_locations: tuple[tuple[float, float], ...] = ()) -> str:
+            extra_locations: tuple[tuple[float, float], ...] = (), languages: tuple[str, ...] = (),
+            ages: tuple[int | None, int | None] = (None, None), at_location_of: str | None = None,
+            organization_of: str | None = None) -> str:
+        """A service (id "svc-N") of `kind` at (lat, lon), or at the first location of `at_location_of`."""
         self.n += 1
-        sid, oid = f"svc-{self.n}", f"org-{self.n}"
+        sid = f"svc-{self.n}"
+        oid = f"org-{organization_of.split('-')[1]}" if organization_of else f"org-{self.n}"
         with session_scope(self.engine) as s:
-            s.execute(insert(Organization), [{"id": oid, "name": f"{name} Inc."}])
-            s.execute(insert(Service), [{"id": sid, "organization_id": oid, "name": name, "status": status}])
-            for i, (la, lo) in enumerate(((lat, lon), *extra_locations)):
+            if not organization_of:
+                s.execute(insert(Organization), [{"id": oid, "name": f"{name} Inc."}])
+            s.execute(insert(Service), [{"id": sid, "organization_id": oid, "name": name, "status": status,
+                                         "minimum_age": ages[0], "maximum_age": ages[1]}])
+            if at_location_of:
+                s.execute(insert(ServiceAtLocation), [{"id": f"sal-{self.n}-0", "service_id": sid,
+                                                       "location_id": f"loc-{at_location_of.split('-')[1]}-0"}])
+            for i, (la, lo) in enumerate(() if at_location_of else ((lat, lon), *extra_locations)):
                 lid = f"loc-{self.n}-{i}"
                 s.execute(insert(Location), [{"id": lid, "name": name, "latitude": la, "longitude": lo}])
                 s.execute(insert(ServiceAtLocation), [{"id": f"sal-{self.n}-{i}", "service_id": sid, "location_id": lid}])
@@ -88,6 +103,8 @@ class DirectoryBuilder:
             s.execute(insert(ServiceKind), [{"service_id": sid, "kind": kind, "reason": "test"}])
             for tag in tags:
                 s.execute(insert(ServiceTag), [{"service_id": sid, "tag": tag, "reason": "test"}])
+            for code in languages:
+                s.execute(insert(Language), [{"id": f"lang-{self.n}-{code}", "service_id": sid, "code": code}])
             if phone:
                 s.execute(insert(Phone), [{"id": f"ph-{self.n}", "service_id": sid, "number": phone, "type": phone_type}])
             if org_phone:
@@ -97,6 +114,7 @@ class DirectoryBuilder:
                 s.execute(insert(Schedule), [{"id": f"sch-{self.n}", "service_id": sid, "freq": "WEEKLY", "byday": byday,
                                               "opens_at": opens_at, "closes_at": closes_at,
                                               "description": hours_description}])
+            refresh_search_points(s.connection(), [sid])
         return sid
 
 

@@ -114,16 +114,57 @@ def test_failure_while_writing_rolls_everything_back(engine, monkeypatch, shared
     assert stats(engine)["services"] == 0 and stats(engine)["organizations"] == 0
 
 
-def test_missing_folder_and_unsupported_formats_are_clear_errors(engine, tmp_path, shared):
+def test_missing_path_empty_folder_and_rowless_schema_are_clear_errors(engine, tmp_path, shared):
+    import_hsds(shared.sample, engine)
+    before = stats(engine)
     with pytest.raises(HsdsImportError, match="no such file"):
         import_hsds(tmp_path / "nope", engine)
-    with pytest.raises(HsdsImportError, match="1.x/2.0"):
-        import_hsds(shared.hsds / "miami-211-hsds1", engine)
-    with pytest.raises(HsdsImportError, match="JSON"):
-        import_hsds(shared.hsds / "hsds3-spec-examples" / "json" / "service_full.json", engine)
     (tmp_path / "empty").mkdir()
     with pytest.raises(HsdsImportError, match="no HSDS files"):
         import_hsds(tmp_path / "empty", engine)
+    with pytest.raises(HsdsImportError, match="none of their CSV files is here"):
+        import_hsds(shared.hsds / "hsds2-spec-schema", engine)  # a datapackage.json without rows
+    assert stats(engine) == before
+
+
+@pytest.mark.parametrize("breakage, message", [
+    ("stray_quote", r"services.csv line \d+: not valid CSV"),
+    ("extra_values", r"locations.csv line 3: 9 values but the header has 7 columns"),
+    ("cp1252", r"phones.csv line 3: byte 0xe9 is not valid utf-8 text.*--encoding cp1252"),
+    ("utf16", r"organizations.csv is UTF-16"),
+])
+def test_broken_csv_or_wrong_encoding_fails_clearly_and_changes_nothing(engine, tmp_path, shared, breakage, message):
+    import_hsds(shared.sample, engine)
+    before = stats(engine)
+    folder = copy_sample(shared, tmp_path)
+    (folder / "services.csv").write_text((folder / "services.csv").read_text().replace("Foothills", "Changed"))
+    if breakage == "stray_quote":
+        services = folder / "services.csv"
+        services.write_text(services.read_text().replace(",Greenbelt Counseling,", ',"Greenbelt Counseling,', 1))
+    elif breakage == "extra_values":
+        lines = (folder / "locations.csv").read_text().splitlines()
+        lines[2] += ",oops,more"
+        (folder / "locations.csv").write_text("\n".join(lines) + "\n")
+    elif breakage == "cp1252":
+        lines = (folder / "phones.csv").read_text().splitlines()
+        lines[2] = lines[2].replace("voice", "voice caf\u00e9")
+        (folder / "phones.csv").write_bytes(("\n".join(lines) + "\n").encode("cp1252"))
+    else:
+        (folder / "organizations.csv").write_bytes((folder / "organizations.csv").read_text().encode("utf-16"))
+    with pytest.raises(HsdsImportError, match=message):
+        import_hsds(folder, engine)
+    assert stats(engine) == before
+    assert "Changed Quiet House" not in kinds_by_name(engine)
+
+
+def test_a_named_encoding_reads_a_windows_1252_export(engine, tmp_path, shared):
+    folder = copy_sample(shared, tmp_path)
+    services = folder / "services.csv"
+    services.write_bytes(services.read_text().replace("Greenbelt Counseling,", "Greenbelt Counseling Caf\u00e9,")
+                         .encode("cp1252"))
+    report = import_hsds(folder, engine, encoding="cp1252")
+    assert "Greenbelt Counseling Caf\u00e9" in kinds_by_name(engine)
+    assert any("read as cp1252" in n for n in report.notes)
 
 
 def write_csv(folder, name, text):
@@ -165,7 +206,7 @@ p2,s-missing,,(208) 555-0101,voice
     reasons = {(s.table, s.row_id): s.reason for s in report.skipped}
     assert reasons[("service", "s2")] == "no name"
     assert reasons[("service", None)] == "no id"
-    assert "o-missing" in reasons[("service", "s3")]
+    assert any("services.csv line 5 (id s3): organization_id o-missing" in w for w in report.warnings)
     assert reasons[("service", "s1")].startswith("duplicate id")
     assert "l-missing" in reasons[("service_at_location", "sal2")]
     assert "s2" in reasons[("service_at_location", "sal3")]  # its service was skipped
@@ -173,7 +214,7 @@ p2,s-missing,,(208) 555-0101,voice
     sources = {(s.table, s.row_id): s.source for s in report.skipped}
     assert sources[("service", "s2")] == "services.csv line 3"
     assert any("not a place on Earth" in w for w in report.warnings)
-    assert report.imported["service"] == 1 and report.imported["location"] == 2
+    assert report.imported["service"] == 2 and report.imported["location"] == 2
     with session_scope(engine) as s:
         svc = s.get(Service, "s1")
         assert (svc.name, svc.status) == ("Hope Shelter", "active")
@@ -182,7 +223,9 @@ p2,s-missing,,(208) 555-0101,voice
         placeholder = s.get(Location, "l2")
         assert (placeholder.latitude, placeholder.organization_id) == (None, None)
         assert s.get(Phone, "p1").number == "(208) 555-0100"
-    assert kinds_by_name(engine) == {"Hope Shelter": {"shelter"}}
+    assert kinds_by_name(engine) == {"Hope Shelter": {"shelter"}, "Orphan": {"shelter"}}
+    with session_scope(engine) as s:
+        assert s.get(Service, "s3").organization_id is None  # kept, without its missing organization
 
 
 def test_a_listed_but_absent_file_is_noted_not_fatal(engine, tmp_path, shared):

@@ -93,3 +93,49 @@ def test_normalize_kind():
     assert normalize_kind("substance-use") == "substance_use"
     with pytest.raises(UnknownKindError):
         normalize_kind("food")
+
+
+# --- tags -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("code, name, taxonomy, tags", [
+    ("YT-2400.2500", "Gay Men", "AIRS", {"lgbtq_friendly"}),             # child of YT-2400
+    ("YK-6600", "Pets", "AIRS", {"takes_pets"}),
+    ("YE-9000", "Undocumented People", "AIRS", {"no_ice_contact"}),
+    ("YV-3000.3050", "Homeless Men", "AIRS", {"serves_men"}),
+    ("YX-1500.9000", "Victims of Human Trafficking", "AIRS", {"trafficking"}),
+    ("20014", "Undocumented", "Open Eligibility", {"no_ice_contact"}),
+    (None, "LGBTQ", None, {"lgbtq_friendly"}),                            # by name, no code
+])
+def test_target_population_terms_give_survivor_relevant_tags(code, name, taxonomy, tags):
+    assert tags <= set(classify_term(term(code, name, taxonomy)).tags)
+
+
+@pytest.mark.parametrize("text, fees, present, absent", [
+    ("Emergency shelter. Pets welcome.", None, {"takes_pets"}, set()),
+    ("Shelter for women and children", None, {"takes_children"}, {"serves_men"}),
+    ("Serves men and women of all ages", None, {"serves_men"}, set()),
+    ("Help for survivors of sex trafficking", None, {"trafficking"}, set()),
+    ("Drug trafficking prevention classes", None, set(), {"trafficking"}),
+    ("Immigration help regardless of immigration status; T visa and U visa applications", None,
+     {"no_ice_contact", "t_u_visa_help"}, set()),
+    ("Counseling", "None.", {"free_or_sliding_scale"}, set()),
+    ("Counseling", "Sliding scale fees", {"free_or_sliding_scale"}, set()),
+    ("Counseling. Call our toll free line.", "$40 per session", set(), {"free_or_sliding_scale"}),
+    ("24-hour crisis line for sexual assault survivors", None, {"crisis", "sexual_assault"}, set()),
+])
+def test_tags_from_a_service_s_own_words(text, fees, present, absent):
+    tags = set(classify_service("Service", text, [], fees=fees).tags)
+    assert present <= tags and not absent & tags
+
+
+def test_a_coded_service_is_not_given_a_kind_by_a_passing_word_in_its_description():
+    food_bank = TermMatch({}, {})
+    text = "Free breast screening with partners such as places of worship and shelters."
+    assert classify_service("Mobile Mammography", text, [food_bank], coded=True).kinds == {}
+    assert set(classify_service("Mobile Mammography", text, [], coded=False).kinds) == {"shelter"}
+    assert set(classify_service("Family Shelter", text, [food_bank], coded=True).kinds) == {"shelter"}
+
+
+def test_a_shelter_for_dv_survivors_by_its_own_words_is_confidential():
+    result = classify_service("Harbor House", "Emergency shelter for people fleeing domestic violence", [])
+    assert result.tags["confidential_location"].startswith("domestic_violence shelter: keyword")

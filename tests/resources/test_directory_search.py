@@ -1,9 +1,12 @@
-"""The one search: kind, active status, coordinates, nearest first, widening radius, result fields."""
+"""The one search: kind, active status, coordinates, nearest first, widening radius, result fields,
+filters (open now, language, age, tags, radius), and a bounded amount of work per search."""
+from datetime import datetime, timezone
+
 import pytest
 
 from navigator.db import session_scope
 from resources.kinds import UnknownKindError
-from resources.search import MAX_RADIUS_KM, UnknownPlaceError, search_near, search_services
+from resources.search import MAX_RADIUS_KM, SearchError, UnknownPlaceError, search_near, search_services
 
 KM_PER_DEG_LAT = 111.195
 HOME = (40.0, -100.0)
@@ -130,3 +133,130 @@ def test_result_as_json_dict_has_the_fields_callers_show(engine, directory, at):
             "is_demo"} <= set(data)
     assert (data["name"], data["phone"], data["organization_name"], data["is_demo"]) == \
         ("House", "(208) 555-0123", "House Inc.", False)
+
+
+# --- filters --------------------------------------------------------------------------------------
+
+MONDAY_1430_UTC = datetime(2024, 5, 6, 14, 30, tzinfo=timezone.utc)  # 9:30 in Kansas City, 8:30 in Denver
+
+
+def test_open_now_uses_each_location_s_own_time_zone(engine, directory, at):
+    directory.add("Kansas City Office", 39.10, -94.58, byday="MO,TU,WE,TH,FR", opens_at="09:00", closes_at="17:00")
+    directory.add("Denver Office", 39.74, -104.99, byday="MO,TU,WE,TH,FR", opens_at="09:00", closes_at="17:00")
+    with session_scope(engine) as s:
+        everyone = search_services(s, "shelter", at(39.4, -99.8), limit=5, radius_km=1000, now=MONDAY_1430_UTC)
+        open_now = search_services(s, "shelter", at(39.4, -99.8), limit=5, radius_km=1000, now=MONDAY_1430_UTC,
+                                   open_now=True)
+    assert {r.name: r.open_now for r in everyone} == {"Kansas City Office": True, "Denver Office": False}
+    assert [r.name for r in open_now] == ["Kansas City Office"]
+
+
+def test_open_now_keeps_24_hour_and_overnight_services_and_drops_unknown_hours(engine, directory, at):
+    directory.add("Always Open", *north(1), hours_description="Open 24 hours, 7 days a week")
+    directory.add("Night Shelter", *north(2), byday="SU", opens_at="19:00", closes_at="07:00")
+    directory.add("Day Office", *north(3), byday="MO", opens_at="09:00", closes_at="17:00")
+    directory.add("Call To Ask", *north(4), hours_description="Call for hours")
+    directory.add("No Hours", *north(5))
+    monday_4am_central = datetime(2024, 5, 6, 9, 0, tzinfo=timezone.utc)
+    with session_scope(engine) as s:
+        results = search_services(s, "shelter", at(*HOME), limit=10, open_now=True, now=monday_4am_central)
+    assert [r.name for r in results] == ["Always Open", "Night Shelter"]
+
+
+def test_language_filter_by_code_or_name_and_english_by_default(engine, directory, at):
+    directory.add("Spanish Speaking", *north(1), languages=("en", "es"))
+    directory.add("Haitian Creole Only", *north(2), languages=("ht",))
+    directory.add("Lists No Language", *north(3))
+    assert names(engine, "shelter", at(*HOME), limit=5, language="es") == ["Spanish Speaking"]
+    assert names(engine, "shelter", at(*HOME), limit=5, language="Creole") == ["Haitian Creole Only"]
+    assert names(engine, "shelter", at(*HOME), limit=5, language="English") == ["Spanish Speaking",
+                                                                                "Lists No Language"]
+    with session_scope(engine) as s, pytest.raises(SearchError, match="unknown language 'Klingon'"):
+        search_services(s, "shelter", at(*HOME), language="Klingon")
+
+
+def test_age_filter_respects_age_limits(engine, directory, at):
+    directory.add("Youth Shelter", *north(1), ages=(12, 17))
+    directory.add("Adult Shelter", *north(2), ages=(18, None))
+    directory.add("Anyone", *north(3))
+    assert names(engine, "shelter", at(*HOME), limit=5, age=16) == ["Youth Shelter", "Anyone"]
+    assert names(engine, "shelter", at(*HOME), limit=5, age=30) == ["Adult Shelter", "Anyone"]
+
+
+def test_tags_filter_survivor_relevant_attributes(engine, directory, at):
+    directory.add("Pets And Kids", *north(1), tags=("takes_pets", "takes_children"))
+    directory.add("Kids Only", *north(2), tags=("takes_children",))
+    directory.add("Trafficking Shelter", *north(3), tags=("trafficking", "no_ice_contact"))
+    assert names(engine, "shelter", at(*HOME), limit=5, tags=["takes_children"]) == ["Pets And Kids", "Kids Only"]
+    assert names(engine, "shelter", at(*HOME), limit=5, tags=["takes_children", "takes_pets"]) == ["Pets And Kids"]
+    assert names(engine, "shelter", at(*HOME), limit=5, tags=["trafficking", "no_ice_contact"]) == \
+        ["Trafficking Shelter"]
+    with session_scope(engine) as s:
+        assert search_services(s, "shelter", at(*HOME))[0].tags == ["takes_children", "takes_pets"]
+        with pytest.raises(SearchError, match="unknown tag 'unicorns'"):
+            search_services(s, "shelter", at(*HOME), tags=["unicorns"])
+
+
+def test_radius_limits_how_far_the_search_looks(engine, directory, at):
+    directory.add("Near", *north(8))
+    directory.add("Farther", *north(40))
+    assert names(engine, "shelter", at(*HOME), limit=5, radius_km=20) == ["Near"]
+    assert names(engine, "shelter", at(*HOME), limit=5, radius_km=50) == ["Near", "Farther"]
+    with session_scope(engine) as s, pytest.raises(SearchError, match="radius"):
+        search_services(s, "shelter", at(*HOME), radius_km=0)
+
+
+def test_a_search_reads_only_a_bounded_page_of_the_index(engine, directory, at):
+    """However many services are near, a search fetches a few index rows ordered by distance (LIMIT)
+    and loads details only for the page: it never reads the directory into Python."""
+    from sqlalchemy import event
+
+    for i in range(60):
+        directory.add(f"Shelter {i:02d}", *north(0.5 + i * 0.3))
+    statements = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append((a[2], a[3])))
+    with session_scope(engine) as s:
+        results = search_services(s, "shelter", at(*HOME), limit=3)
+    assert [r.name for r in results] == ["Shelter 00", "Shelter 01", "Shelter 02"]
+    index_reads = [(sql, params) for sql, params in statements if "FROM search_point" in sql]
+    assert index_reads and all("LIMIT" in sql for sql, _ in index_reads)
+    assert all(sql.rstrip().endswith("LIMIT ? OFFSET ?") and params[-2] <= 20 for sql, params in index_reads)
+    for sql, _ in statements:
+        if "FROM search_point" not in sql:
+            assert "WHERE" in sql and " IN (" in sql, sql  # details keyed by the page's own ids
+
+
+def test_a_running_navigator_sees_a_new_import_without_a_restart(tmp_path, shared):
+    """The bot and the console keep their engine for their whole life; an import from the CLI (another
+    process, another engine) is seen by their next search."""
+    from navigator.db import Base, make_engine
+    from resources.hsds_import import import_hsds
+
+    url = f"sqlite:///{tmp_path}/live.db"
+    running = make_engine(url)
+    Base.metadata.create_all(running)
+    with session_scope(running) as s:
+        assert search_near(s, "shelter", "Boise") == []
+    importer = make_engine(url)
+    import_hsds(shared.sample, importer)
+    importer.dispose()
+    with session_scope(running) as s:
+        assert search_near(s, "shelter", "Boise")[0].name == "Foothills Quiet House"
+
+
+def test_a_database_from_before_the_index_is_upgraded_when_the_schema_is_created(engine, shared):
+    """An agency's existing database keeps finding services after an upgrade, without a re-import."""
+    from sqlalchemy import text
+
+    from navigator.db import create_schema
+    from resources.hsds_import import import_hsds
+
+    import_hsds(shared.sample, engine)
+    with engine.begin() as conn:  # the index as an older version left it: another shape, and empty
+        conn.execute(text("DROP TABLE search_point"))
+        conn.execute(text("CREATE TABLE search_point (service_id VARCHAR(255), location_id VARCHAR(255), "
+                          "kind VARCHAR(40), latitude FLOAT, longitude FLOAT)"))
+        conn.execute(text("CREATE INDEX ix_search_point_box ON search_point (kind, latitude)"))
+    create_schema(engine)
+    with session_scope(engine) as s:
+        assert search_near(s, "shelter", "Boise")[0].name == "Foothills Quiet House"
