@@ -8,7 +8,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 # Rasa must never send telemetry or crash reports (they could carry survivor data) anywhere.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: setup run test test-unit test-e2e validate test-stories lock clean
+.PHONY: setup run test test-unit test-e2e validate test-stories eval lock clean
 
 setup: $(INSTALLED)
 	@$(PY) -m navigator.build
@@ -42,6 +42,13 @@ validate:
 test-stories:
 	$(RASA) test core --model "$$($(PY) -c 'from navigator.build import model_path; print(model_path())')" \
 	  --stories tests/stories --out results --fail-on-prediction-errors
+
+# How well the assistant understands messages it never saw (docs/nlu-quality.md): 3-fold
+# cross-validation of the NLU training data, then the held-out sets (benchmarks/nlu/heldout*.yml).
+# Slow (it trains three more models), so not part of `make test`.
+eval: setup
+	$(RASA) test nlu --nlu bot/data --config config.yml --cross-validation --folds 3 --out results/nlu-cv
+	$(PY) benchmarks/nlu/evaluate.py --cv results/nlu-cv
 
 # Re-pin every dependency from requirements.in (then commit requirements.lock).
 lock:

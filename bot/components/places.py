@@ -3,8 +3,11 @@
 The project's spaCy pipeline (`bot.nlp.pipeline`) tags every span that could be a town, state or
 ZIP code. Many US towns are also everyday words ("Hope", "Mobile", "Why"), so this component keeps
 a town only when the message really uses it as a place, joins a town with the state after it
-("boise id", "Omaha, NE"), and resolves the result with the offline geocoder so the dialogue gets
-one value it can search with: "Boise, ID", "68102", "Idaho".
+("boise id", "Omaha, NE"), and resolves the result with the offline gazetteer so the dialogue gets
+one value it can search with: "Boise, ID", "68102", "Idaho". Misspelt names come from the
+pipeline already corrected (the span's `kb_id`). A town named without its state whose name is
+shared by other towns of some size keeps the bare name ("Springfield"): the dialogue then picks
+the one where services are (bot.actions.where) and offers the others.
 """
 from __future__ import annotations
 
@@ -21,11 +24,12 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+# Importing bot.nlp.misspellings also registers the spaCy component that SpacyNLP's pipeline uses.
+from bot.nlp.misspellings import PLACE_PREPOSITIONS, common_words, is_place_filler
 from resources.gazetteer import gazetteer, name_key
-from resources.geocode import geocode
+from resources.geocode import BIG_CITY, town, town_choices
 
 PLACE_ENTITY = "place"
-PLACE_PREPOSITIONS = {"in", "near", "around", "by", "at", "from", "outside", "to", "of", "nr", "round"}
 # Towns named like everyday words: a place only after "in"/"near"…, next to a state, or alone.
 EVERYDAY_WORDS = {
     "hope", "mobile", "normal", "reading", "why", "help", "home", "safe", "independence", "liberty",
@@ -47,7 +51,8 @@ _STATE_AFTER = re.compile(r"^\s*,?\s*([A-Za-z][A-Za-z .]*)")
     [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
 )
 class PlaceEntityExtractor(GraphComponent, EntityExtractorMixin):
-    """Adds a `place` entity (canonical value) for each real place in the message."""
+    """Adds a `place` entity for each real place in the message ("Omaha, NE", "68102", "Idaho",
+    or a shared town name without its state: "Springfield")."""
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -70,45 +75,72 @@ class PlaceEntityExtractor(GraphComponent, EntityExtractorMixin):
 
 def places_in_doc(doc) -> List[Dict[Text, Any]]:
     """Place entities (Rasa entity dicts) for the CITY / STATE / ZIP spans of a spaCy doc."""
-    text = doc.text
+    ents = list(doc.ents)
     entities: List[Dict[Text, Any]] = []
     consumed_until = -1
-    for ent in doc.ents:
+    for index, ent in enumerate(ents):
         if ent.start_char < consumed_until:
             continue
-        entity = _resolve(doc, ent, text)
+        entity = _resolve(doc, ents, index)
         if entity:
             entities.append(entity)
             consumed_until = entity["end"]
     return entities
 
 
-def _resolve(doc, ent, text: str) -> Optional[Dict[Text, Any]]:
+def town_value(name: Text) -> Optional[Text]:
+    """The entity value for a town named without its state: "Omaha, NE" when the name is clear,
+    the bare name ("Springfield") when several towns of a size worth asking about share it, so
+    the dialogue can choose one by where its services are (bot.actions.where)."""
+    choices = town_choices(name)
+    if not choices:
+        return None
+    return choices[0].name if len(choices) > 1 else choices[0].label
+
+
+def _resolve(doc, ents, index: int) -> Optional[Dict[Text, Any]]:
+    ent = ents[index]
     start, end = ent.start_char, ent.end_char
     if ent.label_ == "ZIP":
         place = gazetteer().zip(ent.text[:5])
         return _entity(place.zip, start, end) if place else None
+    misspelt = bool(ent.kb_id_)
+    name = ent.kb_id_ or ent.text
     if ent.label_ == "STATE":
-        place = geocode(ent.text) if len(ent.text) > 2 or ent.text.isupper() else None
-        return _entity(place.label, start, end) if place else None
-    # CITY, perhaps followed by its state ("boise id", "Omaha, Nebraska").
-    after = _state_after(text, end)
+        if ent.text == "LA":  # alone, "LA" is Los Angeles far more often than Louisiana
+            value = town_value("la")
+            return _entity(value, start, end) if value else None
+        code = gazetteer().state_code(name)
+        usable = misspelt or len(ent.text) > 2 or ent.text.isupper()
+        return _entity(gazetteer().state(code).label, start, end) if code and usable else None
+    # CITY, perhaps followed by its state ("boise id", "Omaha, Nebraska", "omha nebrska").
+    code = gazetteer().state_code(name)
+    if code and len(name) > 2 and gazetteer().population(name) < BIG_CITY:
+        return _entity(gazetteer().state(code).label, start, end)  # Nebraska the state, not Nebraska, IN
+    after = _state_after(doc, ents, index)
     if after:
         state_end, code = after
-        place = gazetteer().city(ent.text, code)
+        place = town(name, code)
         if place:
             return _entity(place.label, start, state_end)
-    if not _used_as_place(doc, ent):
+    if not misspelt and not _used_as_place(doc, ent):
         return None
-    place = geocode(ent.text)
-    return _entity(place.label, start, end) if place and place.kind == "city" else None
+    value = town_value(name)
+    return _entity(value, start, end) if value else None
 
 
-def _state_after(text: str, end: int) -> Optional[Tuple[int, str]]:
+def _state_after(doc, ents, index: int) -> Optional[Tuple[int, str]]:
     """(end offset, code) of a state named right after a town, else None.
 
     A lower-case two-letter code ("in", "or", "me") counts only at the end of a clause.
     """
+    text = doc.text
+    end = ents[index].end_char
+    following = ents[index + 1] if index + 1 < len(ents) else None
+    if following is not None and following.label_ == "STATE" and not text[end:following.start_char].strip(" ,"):
+        code = gazetteer().state_code(following.kb_id_ or following.text)
+        if code:
+            return following.end_char, code
     match = _STATE_AFTER.match(text[end:])
     if not match:
         return None
@@ -134,11 +166,13 @@ def _used_as_place(doc, ent) -> bool:
     previous = doc[ent.start - 1].lower_ if ent.start > 0 else ""
     if previous in PLACE_PREPOSITIONS:
         return True
-    other_words = [t for t in doc if not (ent.start <= t.i < ent.end) and not t.is_punct]
-    if all(t.is_stop or t.lower_ in {"please", "pls", "area", "thanks"} for t in other_words):
-        return True  # the message is little more than the place, e.g. an answer to "where?"
     key = name_key(ent.text)
-    if key in EVERYDAY_WORDS or any(t.is_stop for t in ent):
+    other_words = [t for t in doc if not (ent.start <= t.i < ent.end) and not t.is_punct]
+    if all(is_place_filler(t) for t in other_words) and key not in common_words():
+        return True  # the message is little more than the place, e.g. an answer to "where?"
+    if key in EVERYDAY_WORDS or key in common_words() or any(t.is_stop for t in ent):
+        # "a green card", "i hope", "okay", "price?": ordinary words stay words unless "in"
+        # or "near" comes before them; sent alone after "where?", the dialogue geocodes them.
         return False
     return gazetteer().population(ent.text) >= MIN_POPULATION_WITHOUT_CONTEXT
 

@@ -2,8 +2,10 @@
 
 No spaCy model can be downloaded where agencies run the navigator, so the pipeline is made from
 `spacy.blank("en")` and the offline gazetteer, saved to `build/spacy_en_navigator`, and named by
-that path in `config.yml` (SpacyNLP). Labels: CITY, STATE, ZIP. Which of those spans really are
-places (and not "hope" or "mobile") is decided later, in `bot.components.places`.
+that path in `config.yml` (SpacyNLP). Labels: CITY, STATE, ZIP. After the ruler, the
+`navigator_misspelt_places` component (bot.nlp.misspellings) adds towns and states typed with a slip
+("omha", "bosie"), the right spelling as the span's `kb_id`. Which of those spans really are places
+(and not "hope" or "mobile") is decided later, in `bot.components.places`.
 
 Run: `python -m bot.nlp.pipeline [OUTPUT_DIR]`.
 """
@@ -12,11 +14,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from bot.nlp.misspellings import FACTORY as MISSPELT_PLACES  # registers the spaCy factory
 from navigator.config import BUILD_DIR
 from resources.gazetteer import ALIASES, STATES, gazetteer
 
 PIPELINE_PATH = BUILD_DIR / "spacy_en_navigator"
-PIPELINE_VERSION = "1"  # bump when the patterns change shape, so set-up rebuilds and retrains
+PIPELINE_VERSION = "2"  # bump when the patterns change shape, so set-up rebuilds and retrains
 
 
 def place_patterns() -> list[dict]:
@@ -42,7 +45,7 @@ def place_patterns() -> list[dict]:
 
 
 def build_pipeline():
-    """A blank English pipeline whose entity ruler tags CITY / STATE / ZIP spans."""
+    """A blank English pipeline that tags CITY / STATE / ZIP spans, misspelt ones too."""
     import spacy
 
     nlp = spacy.blank("en")
@@ -51,6 +54,7 @@ def build_pipeline():
     nlp.meta["description"] = "Blank English + gazetteer entity ruler (survivor resource navigator)"
     ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True})
     ruler.add_patterns(place_patterns())
+    nlp.add_pipe(MISSPELT_PLACES, after="entity_ruler")
     return nlp
 
 

@@ -1,0 +1,1 @@
+"""How well the NLU understands messages it never saw: held-out sets and `make eval`."""

@@ -1,0 +1,46 @@
+"""What the bot tells every person once per conversation, before its first answer: that it is
+automated and not the police or immigration, and, to SMS users, how to delete the thread and how
+to stop texts. A rule runs `action_notices` ahead of each answer (bot/data/rules.yml), so the
+notices come first whatever the first message is, and never twice.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+SMS_CHANNEL = "twilio"
+# Answers that already say it is automated and not the police or immigration.
+SELF_INTRODUCING_INTENTS = {"bot_challenge"}
+
+
+def intro_needed(tracker: Tracker) -> bool:
+    """True until the person has been told, once, that this is automated and not police (the
+    emergency action sets `intro_given` too: a person in danger hears 911 first, not this)."""
+    return not tracker.get_slot("intro_given")
+
+
+def sms_note_needed(tracker: Tracker) -> bool:
+    """True for an SMS conversation until the person has heard how to delete the thread and stop."""
+    return tracker.get_latest_input_channel() == SMS_CHANNEL and not tracker.get_slot("sms_note_given")
+
+
+class ActionNotices(Action):
+    """Say, once each, the intro and (on SMS) the privacy note; nothing when both are said."""
+
+    def name(self) -> Text:
+        return "action_notices"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        events: List[EventType] = []
+        if intro_needed(tracker):
+            intent = (tracker.latest_message.get("intent") or {}).get("name")
+            if intent not in SELF_INTRODUCING_INTENTS:
+                dispatcher.utter_message(response="utter_intro")
+            events.append(SlotSet("intro_given", True))
+        if sms_note_needed(tracker):
+            dispatcher.utter_message(response="utter_sms_privacy_note")
+            events.append(SlotSet("sms_note_given", True))
+        return events
