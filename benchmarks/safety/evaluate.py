@@ -21,6 +21,9 @@ from typing import Callable, List, Optional
 from navigator.config import ROOT
 
 HELDOUT = ROOT / "tests" / "safety" / "heldout_messages.yml"
+# Conversation messages held out by the NLU evaluation (benchmarks/nlu): requests, places, "more",
+# "skip"... none may read as an emergency unless labelled `emergency` there.
+CONVERSATION_HELDOUT = [ROOT / "benchmarks" / "nlu" / "heldout_fresh.yml", ROOT / "benchmarks" / "nlu" / "heldout.yml"]
 
 
 @dataclass
@@ -79,6 +82,20 @@ def score(name: str, messages, judge: Callable[[str], Optional[str]]) -> Score:
                 result.alarms.append(f"[{seen}] {message.text}")
     result.seconds = time.perf_counter() - started
     return result
+
+
+def conversation_messages():
+    """The NLU held-out messages as labelled messages (emergency intent -> danger)."""
+    import yaml
+
+    from bot.components.safety_model import LabelledMessage
+
+    messages = []
+    for path in CONVERSATION_HELDOUT:
+        if path.exists():
+            for item in (yaml.safe_load(path.read_text()) or {}).get("messages") or []:
+                messages.append(LabelledMessage(item["text"], "danger" if item.get("intent") == "emergency" else None))
+    return messages
 
 
 def deployed_judges():
@@ -162,6 +179,15 @@ def main(argv=None) -> int:
             print(result.row())
     else:
         print(f"no held-out set at {args.heldout}", file=sys.stderr)
+    conversation = conversation_messages()
+    if conversation:
+        print(f"\nConversation messages of the NLU held-out sets ({len(conversation)}; "
+              f"{sum(1 for m in conversation if m.category)} labelled emergency):\n")
+        print(HEADER)
+        for name, judge in deployed_judges():
+            result = score(name, conversation, judge)
+            results.append(result)
+            print(result.row())
     if args.cv:
         print("\nLeave-one-author-out over the training files (lexicon + classifier):\n")
         print(HEADER)

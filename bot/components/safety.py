@@ -20,13 +20,12 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import SPACY_DOCS
-from rasa.shared.nlu.constants import (
-    ENTITIES, INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT,
-)
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.components import safety_model
+from bot.components.intents import set_intent
 from bot.components.safety_model import DEFAULT_THRESHOLD
 
 LEXICON_PATH = Path(__file__).with_name("safety_lexicon.yml")
@@ -233,15 +232,8 @@ class SafetySignalClassifier(GraphComponent):
                 continue
             category = signal.category if signal else "danger"
             if signal:
-                _override_intent(message)
+                set_intent(message, EMERGENCY_INTENT)
             entity = {"entity": DANGER_ENTITY, "value": category, "start": 0, "end": len(text),
                       "confidence": 1.0, "extractor": self.__class__.__name__}
             message.set(ENTITIES, message.get(ENTITIES, []) + [entity], add_to_output=True)
         return messages
-
-
-def _override_intent(message: Message) -> None:
-    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != EMERGENCY_INTENT]
-    top = {INTENT_NAME_KEY: EMERGENCY_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
-    message.set(INTENT, top, add_to_output=True)
-    message.set(INTENT_RANKING_KEY, [top] + ranking, add_to_output=True)

@@ -5,12 +5,14 @@ Features: character and word n-grams of the normalised message (idioms blanked o
 lexicon's guards first), plus a sentence embedding (`bot.nlp.sentence_encoder`, all-MiniLM-L6-v2
 in NumPy) so that meaning, not only spelling, carries over to words nobody wrote down. Trained at
 set-up (seconds; scikit-learn, which Rasa already ships) from the labelled messages in
-`safety_data/` — written for the project by people who never saw the lexicon — and saved to
+`safety_data/` — written for the project by people who never saw the lexicon — plus the ordinary
+conversation examples of the NLU training data (`bot/data/nlu.yml`), and saved to
 `build/safety_model.joblib`. Two models: is this an emergency at all, and if so which first
 number (self_harm -> 988; danger, medical -> 911).
 """
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -45,6 +47,26 @@ def read_labelled(paths: Sequence[Path]) -> List[LabelledMessage]:
 
 def training_files() -> List[Path]:
     return sorted(DATA_DIR.glob("*.yml"))
+
+
+NLU_DATA = DATA_DIR.parents[1] / "data" / "nlu.yml"
+_ANNOTATION = re.compile(r"\[([^\]]*)\](\{[^}]*\}|\([^)]*\))")
+
+
+def conversation_examples(path: Path = NLU_DATA) -> List[LabelledMessage]:
+    """The NLU training examples of every intent but `emergency`, as ordinary messages: the short
+    replies of a conversation ("more", "skip", a town's name) must never read as an emergency."""
+    if not path.exists():
+        return []
+    messages = []
+    for block in (yaml.safe_load(path.read_text()) or {}).get("nlu") or []:
+        if not block.get("intent") or block["intent"] == "emergency":
+            continue
+        for line in (block.get("examples") or "").splitlines():
+            text = _ANNOTATION.sub(r"\1", line.strip().lstrip("-").strip())
+            if text:
+                messages.append(LabelledMessage(text, None))
+    return messages
 
 
 def _text_features():
@@ -128,7 +150,7 @@ def build(path: Path = MODEL_PATH) -> Tuple[Path, int]:
 
     from bot.components.safety import classifier_text
 
-    messages = read_labelled(training_files())
+    messages = read_labelled(training_files()) + conversation_examples()
     model = train(messages, classifier_text)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
