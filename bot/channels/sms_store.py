@@ -17,10 +17,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Optional, Text
 
-from sqlalchemy import Boolean, Column, DateTime, String, delete, select, update
+from sqlalchemy import Boolean, Column, DateTime, String, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from navigator.db import Base, session_scope
 
