@@ -2,14 +2,20 @@
 
 With a `redis://` URL, Rasa's own RedisLockStore serialises turns across several Rasa servers;
 without one, its in-memory lock store serves the single-machine set-up.
+
+Rasa 3.6 changes a Redis lock by read-modify-write (get the ticket list, add or remove a ticket,
+set it back), so two servers taking a ticket at the same moment can both get the same number and
+run the same conversation's turns at once, and one turn's events are then lost from the tracker
+store. Every change of a lock here happens under a short Redis mutex for that conversation.
 """
 from __future__ import annotations
 
-from typing import Optional, Text
+import contextlib
+from typing import Iterator, Optional, Text
 from urllib.parse import urlsplit
 
 from rasa.core.lock import TicketLock
-from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
+from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockStore, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
 from navigator.config import lock_store_url
@@ -26,6 +32,9 @@ def redis_lock_store(url: str) -> RedisLockStore:
                           use_ssl=parts.scheme == "rediss", key_prefix="navigator")
 
 
+MUTEX_TIMEOUT_S = 5  # a lock change takes milliseconds; a crashed holder frees it after this
+
+
 class ConfiguredLockStore(LockStore):
     """Delegates to Redis or in-memory locking, whichever the environment asks for."""
 
@@ -33,6 +42,29 @@ class ConfiguredLockStore(LockStore):
         url = lock_store_url()
         self.backend: LockStore = redis_lock_store(url) if url else InMemoryLockStore()
         super().__init__()
+
+    @contextlib.contextmanager
+    def _changing(self, conversation_id: Text) -> Iterator[None]:
+        """Exclusive right to change this conversation's lock, across every Rasa server."""
+        if not isinstance(self.backend, RedisLockStore):
+            yield  # one process: Rasa's own calls never interleave here
+            return
+        mutex = self.backend.red.lock(f"{self.backend.key_prefix}mutex:{conversation_id}",
+                                      timeout=MUTEX_TIMEOUT_S, blocking_timeout=MUTEX_TIMEOUT_S)
+        with mutex:
+            yield
+
+    def issue_ticket(self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME) -> int:
+        with self._changing(conversation_id):
+            return super().issue_ticket(conversation_id, lock_lifetime)
+
+    def update_lock(self, conversation_id: Text) -> None:
+        with self._changing(conversation_id):
+            super().update_lock(conversation_id)
+
+    def cleanup(self, conversation_id: Text, ticket_number: int) -> None:
+        with self._changing(conversation_id):
+            super().cleanup(conversation_id, ticket_number)
 
     def get_lock(self, conversation_id: Text) -> Optional[TicketLock]:
         return self.backend.get_lock(conversation_id)

@@ -40,3 +40,39 @@ def test_redis_lock_is_held_in_redis_while_a_turn_runs(monkeypatch):
 
     assert asyncio.run(turn()), "no lock key in Redis during the turn"
     assert not client.keys("navigator*conv-lock-test*")  # released afterwards
+
+
+def test_two_servers_taking_a_ticket_at_once_get_different_tickets(monkeypatch):
+    """Rasa's Redis lock store issues tickets by read-modify-write; without our mutex, two servers
+    reading the lock at the same moment both get the same ticket and run one conversation twice."""
+    import threading
+    import time
+
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=2).ping()
+    except Exception:
+        if os.environ.get("CI"):
+            pytest.fail("CI must reach Redis at " + REDIS_URL)
+        pytest.skip("no Redis at " + REDIS_URL)
+    monkeypatch.setenv("LOCK_STORE_URL", REDIS_URL)
+    servers = [ConfiguredLockStore(), ConfiguredLockStore()]
+    for server in servers:
+        read = server.backend.get_lock
+
+        def slow_read(conversation_id, read=read):
+            lock = read(conversation_id)
+            time.sleep(0.2)  # another server reads the same lock meanwhile
+            return lock
+
+        server.backend.get_lock = slow_read
+    tickets = []
+    threads = [threading.Thread(target=lambda s=s: tickets.append(s.issue_ticket("conv-race-test")))
+               for s in servers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    servers[0].backend.delete_lock("conv-race-test")
+    assert sorted(tickets) == [0, 1]
