@@ -49,6 +49,7 @@ test-stories:
 eval: setup
 	$(RASA) test nlu --nlu bot/data --config config.yml --cross-validation --folds 3 --out results/nlu-cv
 	$(PY) benchmarks/nlu/evaluate.py --cv results/nlu-cv
+	$(PY) -m benchmarks.safety.evaluate   # emergency detection (docs/safety-detection.md)
 
 # Re-pin every dependency from requirements.in (then commit requirements.lock).
 lock:
