@@ -140,12 +140,7 @@ def _convert(b: RecordsBuilder, data: dict[str, list[dict]]) -> None:
     for r in data.get("service_at_location", []):
         b.add("service_at_location", r, r[SOURCE], prose=True)
 
-    physical_ids = {r.get("id") for r in data.get("physical_address", []) if r.get("id")}
-    for r in data.get("physical_address", []):
-        b.add_address(r, r.get("location_id"), "physical", r.get("id"))
-    for r in data.get("postal_address", []):
-        rid = r.get("id")
-        b.add_address(r, r.get("location_id"), "postal", f"postal:{rid}" if rid in physical_ids else rid)
+    b.add_addresses(data.get("physical_address", []), data.get("postal_address", []))
 
     for r in data.get("phone", []):
         b.add("phone", r, r[SOURCE], prose=True)

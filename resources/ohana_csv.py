@@ -99,12 +99,7 @@ def read(path: Path, encoding: str = "utf-8") -> DirectoryRecords:
         b.add("taxonomy_term", {"id": term_id, "code": term_id, "name": r.get("name"),
                                 "parent_id": r.get("parent_id"), "taxonomy": OHANA_TAXONOMY}, r[SOURCE])
 
-    physical_ids = {r.get("id") for r in data.get("address", []) if r.get("id")}
-    for r in data.get("address", []):
-        b.add_address(r, r.get("location_id"), "physical", r.get("id"))
-    for r in data.get("mail_address", []):
-        rid = r.get("id")
-        b.add_address(r, r.get("location_id"), "postal", f"postal:{rid}" if rid in physical_ids else rid)
+    b.add_addresses(data.get("address", []), data.get("mail_address", []))
 
     for r in data.get("phone", []):
         b.add("phone", {**r, "type": r.get("number_type") or r.get("type"), "description": r.get("department")},

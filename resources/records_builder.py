@@ -159,6 +159,16 @@ class RecordsBuilder:
             "postal_code": row.get("postal_code"), "country": row.get("country"), "address_type": address_type,
         }, row[SOURCE], prose=True)
 
+    def add_addresses(self, physical: list[dict], postal: list[dict]) -> None:
+        """Physical and postal addresses of pre-3.0 exports, which number them separately: a postal
+        address whose id a physical one already uses gets the id `postal:<id>`."""
+        physical_ids = {r.get("id") for r in physical if r.get("id")}
+        for r in physical:
+            self.add_address(r, r.get("location_id"), "physical", r.get("id"))
+        for r in postal:
+            rid = r.get("id")
+            self.add_address(r, r.get("location_id"), "postal", f"postal:{rid}" if rid in physical_ids else rid)
+
     def build(self) -> DirectoryRecords:
         records = DirectoryRecords(self.format, self.dataset, notes=list(self.notes), skipped=list(self.skipped))
         for table, rows in self.rows.items():
