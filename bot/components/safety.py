@@ -155,7 +155,11 @@ def classifier_text(text: str) -> str:
 def lexicon_signal(normalised: str, lexicon: Optional[Lexicon] = None) -> Optional[SafetySignal]:
     """What the reviewed lexicon finds in a normalised message, or None."""
     lexicon = lexicon or load_lexicon()
-    normalised = without_guarded_phrases(normalised, lexicon)
+    return _lexicon_signal_in(without_guarded_phrases(normalised, lexicon), lexicon)
+
+
+def _lexicon_signal_in(normalised: str, lexicon: Lexicon) -> Optional[SafetySignal]:
+    """The lexicon's verdict on a message whose guarded phrases are already blanked out."""
     in_context = {name: any(p.search(normalised) for p in patterns) for name, patterns in lexicon.contexts.items()}
     happening_now = in_context.get("present", False)
     for name in CATEGORIES:
@@ -174,14 +178,15 @@ def detect(text: str, doc=None, lexicon: Optional[Lexicon] = None, model: Any = 
 
     `doc` is the message's spaCy doc when one is at hand; `model=None` uses the lexicon alone.
     """
-    normalised = normalise(list(doc if doc is not None else _tokenizer()(text)))
-    signal = lexicon_signal(normalised, lexicon)
+    lexicon = lexicon or load_lexicon()
+    guarded = without_guarded_phrases(normalise(list(doc if doc is not None else _tokenizer()(text))), lexicon)
+    signal = _lexicon_signal_in(guarded, lexicon)
     if signal is not None:
         return signal
     model = safety_model.load() if model == "default" else model
     if model is None:
         return None
-    features = safety_model.featurise([without_guarded_phrases(normalised)], [text])[0]
+    features = safety_model.featurise([guarded], [text])[0]
     probability = model.probability(features)
     if probability >= threshold:
         return SafetySignal(model.category(features), f"model p={probability:.2f}")
