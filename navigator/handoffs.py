@@ -87,6 +87,15 @@ def conversation_handle(conversation_id: str) -> str:
     return "C-" + hashlib.sha256(conversation_id.encode()).hexdigest()[:6].upper()
 
 
+def live_handoff(session: Session, conversation_id: str) -> Optional[Handoff]:
+    """The conversation's handoff that is waiting or held by an advocate, if any."""
+    return session.execute(
+        select(Handoff).where(Handoff.conversation_id == conversation_id,
+                              Handoff.status.in_(LIVE_STATUSES))
+        .order_by(Handoff.id.desc())
+    ).scalars().first()
+
+
 def open_handoff(session: Session, conversation_id: str, channel: str, priority: str,
                  reason: Optional[str] = None) -> Handoff:
     """Open a handoff, or raise the priority of the conversation's handoff already waiting.
@@ -96,11 +105,7 @@ def open_handoff(session: Session, conversation_id: str, channel: str, priority:
     """
     if priority not in PRIORITIES:
         raise ValueError(f"priority must be one of {PRIORITIES}, not {priority!r}")
-    live = session.execute(
-        select(Handoff).where(Handoff.conversation_id == conversation_id,
-                              Handoff.status.in_(LIVE_STATUSES))
-        .order_by(Handoff.id.desc())
-    ).scalars().first()
+    live = live_handoff(session, conversation_id)
     if live is not None:
         if PRIORITIES.index(priority) < PRIORITIES.index(live.priority):
             live.priority, live.reason = priority, reason

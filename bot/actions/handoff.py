@@ -13,11 +13,9 @@ from typing import Any, Dict, List, Optional, Set, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import select
-
 from navigator.alerts import send_handoff_alerts
 from navigator.db import session_scope
-from navigator.handoffs import LIVE_STATUSES, Handoff, open_handoff
+from navigator.handoffs import live_handoff, open_handoff
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +33,8 @@ def record_handoff(tracker: Tracker, priority: Text, reason: Text) -> Optional[i
     could not be reached (logged for the operator)."""
     try:
         with session_scope() as session:
-            before = session.execute(
-                select(Handoff.priority).where(Handoff.conversation_id == tracker.sender_id,
-                                               Handoff.status.in_(LIVE_STATUSES))
-            ).scalars().first()
+            live = live_handoff(session, tracker.sender_id)
+            before = live.priority if live is not None else None
             handoff = open_handoff(session, tracker.sender_id, tracker.get_latest_input_channel() or "unknown",
                                    priority, reason)
             logger.info("handoff %s: priority %s, reason %s", handoff.id, handoff.priority, reason)
