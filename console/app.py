@@ -1,6 +1,7 @@
 """The console's HTTP app: readiness (`/healthz`), the advocates' pages, the JSON API behind
-bearer tokens, security headers on every answer, and the background watch for handoffs nobody
-has claimed.
+bearer tokens, security headers on every answer, per-address rate limits on sign-in (auth.py)
+and on the API (429 with Retry-After; navigator.rate_limits), and the background watch for
+handoffs nobody has claimed.
 
 Database calls are short but blocking, so they run in a worker thread and never stall the loop.
 """
@@ -20,6 +21,7 @@ from console.lifecycle import Lifecycle, watch_unclaimed
 from console.rasa_api import RasaApi
 from console.render import STATIC
 from navigator import db
+from navigator.rate_limits import address_limit, client_address
 
 # No inline script or style anywhere: the pages load /static/console.js and /static/console.css.
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -45,6 +47,8 @@ def create_app(engine: Optional[Engine] = None, name: str = "navigator_console",
     app.ctx.settings = settings or console_settings.load()
     app.ctx.rasa = RasaApi(app.ctx.settings.rasa_url, app.ctx.settings.rasa_token)
     app.ctx.lifecycle = Lifecycle(engine, app.ctx.rasa)
+    app.ctx.sign_in_limits = address_limit("SIGN_IN")
+    app.ctx.api_limits = address_limit("CONSOLE_API")
 
     app.blueprint(api.blueprint)
     app.blueprint(auth.blueprint)
@@ -62,6 +66,15 @@ def create_app(engine: Optional[Engine] = None, name: str = "navigator_console",
         except Exception as error:  # any database fault means "not ready"
             return json({"status": "unavailable", "database": type(error).__name__}, status=503)
         return json({"status": "ok"})
+
+    @app.middleware("request")
+    async def limit_the_api(request: Request) -> Optional[HTTPResponse]:
+        if not request.path.startswith("/api/"):
+            return None
+        decision = app.ctx.api_limits.check(address=client_address(request))
+        if decision.allowed:
+            return None
+        return json({"error": "too many requests"}, status=429, headers={"Retry-After": str(decision.retry_after)})
 
     @app.middleware("response")
     async def security_headers(request: Request, response: HTTPResponse) -> None:

@@ -5,7 +5,9 @@ a CSRF token.
 - Every POST carries the session's CSRF token in a hidden field; the sign-in form, which has no
   session yet, carries one that must equal a cookie of its own (double submit). Browsers that
   say a request came from another site (Sec-Fetch-Site: cross-site) are refused outright.
-- Failed sign-ins lock the name and the address out for a while (navigator.advocates).
+- Failed sign-ins lock the name and the address out for a while (navigator.advocates), and an
+  address may try to sign in only so often (RATE_LIMIT_SIGN_IN_*, navigator.rate_limits), so
+  guessing across many names is slow too.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from console.render import page
 from console.sessions import delete_expired_sessions, end_session, resume_session, start_session
 from navigator import audit, db
 from navigator.advocates import find_advocate, sign_in
+from navigator.rate_limits import client_address as counted_address
 
 SESSION_COOKIE = "nav_session"
 SIGN_IN_CSRF_COOKIE = "nav_signin_csrf"
@@ -116,6 +119,12 @@ async def login(request: Request) -> HTTPResponse:
     name = (form.get("name") or "").strip()
     if cross_site(request) or not same_token(form.get("csrf_token"), request.cookies.get(SIGN_IN_CSRF_COOKIE)):
         return sign_in_page(request, 403, "This page was out of date. Please sign in again.", name)
+    decision = request.app.ctx.sign_in_limits.check(address=counted_address(request))
+    if not decision.allowed:
+        response = sign_in_page(request, 429, "Too many sign-in attempts from this address. Wait a minute, "
+                                              "then try again.", name)
+        response.headers["Retry-After"] = str(decision.retry_after)
+        return response
     settings = request.app.ctx.settings
 
     def attempt(session):

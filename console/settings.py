@@ -3,14 +3,19 @@
 | variable | meaning | default |
 |---|---|---|
 | `HANDOFF_UNCLAIMED_MINUTES` | minutes before a survivor whose handoff nobody claimed is told so and given the 24/7 lines | 5 |
-| `CONSOLE_COOKIE_SECURE` | `auto` (Secure when the request came over HTTPS), `true` or `false` | auto |
+| `CONSOLE_COOKIE_SECURE` | `auto` (Secure when the request came over HTTPS, always in production mode), `true` or `false` | auto |
 | `CONSOLE_SESSION_IDLE_MINUTES` / `CONSOLE_SESSION_HOURS` | sign-out after so long idle / in any case | 30 / 12 |
 | `CONSOLE_LOCKOUT_ATTEMPTS` / `CONSOLE_LOCKOUT_ADDRESS_ATTEMPTS` / `CONSOLE_LOCKOUT_MINUTES` | failed sign-ins per name / per address that lock sign-in for so many minutes | 5 / 20 / 15 |
 | `CONSOLE_RASA_URL` | Rasa's HTTP API | http://127.0.0.1:$RASA_PORT |
 | `RASA_API_TOKEN` | its token (`navigator serve` passes it) | var/rasa_api_token |
+| `RATE_LIMIT_SIGN_IN_PER_MINUTE` / `_BURST` | sign-in attempts per address (navigator.rate_limits) | 10 / 10 |
+| `RATE_LIMIT_CONSOLE_API_PER_MINUTE` / `_BURST` | `/api/` requests per address | 120 / 60 |
+
+In production mode (`NAVIGATOR_ENV=production`) the console does not start without its secrets
+(navigator.production).
 
 Behind a reverse proxy, set Sanic's `SANIC_PROXIES_COUNT` (or `SANIC_REAL_IP_HEADER`) so the
-lock-out sees advocates' addresses and `auto` sees HTTPS.
+lock-out and the rate limits see advocates' addresses and `auto` sees HTTPS.
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ import dataclasses
 import datetime as dt
 import os
 
-from navigator import config
+from navigator import config, production
 from navigator.advocates import LockoutPolicy
 from console.sessions import SessionPolicy
 
@@ -62,9 +67,12 @@ def load() -> Settings:
     """Read and check every setting; a bad value stops the console with a clear message."""
     from navigator.launcher import rasa_api_token
 
+    production.exit_if_unsafe("console")
     secure = (os.environ.get("CONSOLE_COOKIE_SECURE") or "auto").strip().lower()
     if secure not in ("auto", "true", "false"):
         raise SystemExit(f"CONSOLE_COOKIE_SECURE must be auto, true or false, not {secure!r}")
+    if secure == "auto" and config.is_production():
+        secure = "true"  # behind the TLS proxy every request looks like plain HTTP
     return Settings(
         unclaimed_after=dt.timedelta(minutes=_number("HANDOFF_UNCLAIMED_MINUTES", 5, 0.01)),
         cookie_secure=secure,

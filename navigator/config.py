@@ -15,6 +15,7 @@ BUILD_DIR = ROOT / "build"
 DEFAULT_DATABASE_URL = "sqlite:///var/navigator.db"
 DEFAULT_TRACKER_STORE_URL = "sqlite:///var/tracker.db"
 DEFAULT_PORTS = {"RASA_PORT": 5005, "ACTION_PORT": 5055, "CONSOLE_PORT": 5006}
+ENVIRONMENTS = ("development", "production")
 
 
 def absolute_sqlite_url(url: str) -> str:
@@ -52,3 +53,13 @@ def port(name: str) -> int:
         return int(value)
     except ValueError:
         raise SystemExit(f"{name} must be a port number, not {value!r}") from None
+
+
+def is_production() -> bool:
+    """NAVIGATOR_ENV=production: secrets must be configured (navigator.production). Unset or
+    `development`: the single-machine defaults, secrets generated in var/. Any other value
+    stops the process, so that a typo never turns the production checks off."""
+    value = (os.environ.get("NAVIGATOR_ENV") or "development").strip().lower()
+    if value not in ENVIRONMENTS:
+        raise SystemExit(f"NAVIGATOR_ENV must be production or development, not {value!r}")
+    return value == "production"

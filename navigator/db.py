@@ -82,6 +82,7 @@ def create_schema(engine: Engine | None = None) -> None:
     engine = engine or get_engine()
     Base.metadata.create_all(engine)
     add_missing_columns(engine)
+    bot.channels.sms_store.seal_plain_numbers(engine)  # an older database's plain phone numbers
 
 
 def add_missing_columns(engine: Engine) -> None:

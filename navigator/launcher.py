@@ -130,7 +130,9 @@ class Supervisor:
 
 def serve_command(args: argparse.Namespace) -> int:
     from navigator.build import model_path
+    from navigator.production import exit_if_unsafe
 
+    exit_if_unsafe("navigator serve")  # NAVIGATOR_ENV=production: every secret configured, or stop here
     model = model_path()
     if not model.exists():
         print(f"navigator serve: no trained model at {model}; run `make setup` first", file=sys.stderr)

@@ -5,10 +5,14 @@ them (handoffs, the audit trail, alerts, idempotency records of the channels) li
 `DATABASE_URL`. A purge removes conversations whose last activity is older than the cut-off and
 every record of them, in both stores.
 
+`erase_conversation` deletes one conversation and every record of it the same way, at once: a
+texter's DELETE on the SMS line (bot/channels/twilio.py).
+
 Deleting a row is not enough: SQLite keeps deleted text in free pages and in its write-ahead log.
-So the purge turns on `secure_delete` (deleted content overwritten with zeros), then vacuums and
-truncates the log. PostgreSQL keeps dead tuples until VACUUM reclaims them; the README says what
-an operator must schedule there.
+So both turn on `secure_delete` (deleted content overwritten with zeros) and truncate the log;
+the purge also vacuums (a one-conversation erase does not: VACUUM rewrites the whole file and
+would hold up every conversation's writes meanwhile). PostgreSQL keeps dead tuples until VACUUM
+reclaims them; the README says what an operator must schedule there.
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ CONVERSATION_RECORDS = (
     ("audit_log", "at", None),
     ("sms_contact", "last_seen_at", "conversation_id"),  # the texter's number (bot/channels/sms_store)
     ("sms_handled_message", "received_at", None),  # hashes of Twilio MessageSids already handled
+    ("sms_outbox", "created_at", "conversation_id"),  # replies waiting for Twilio (bot/channels/sms_outbox)
 )
 # Records that only point at a handoff: deleted with it, even when they are newer than the cut-off.
 HANDOFF_RECORDS = (("alert", "handoff_id"), ("audit_log", "handoff_id"))
@@ -69,45 +74,83 @@ def purge(days: float, directory_engine: Engine | None = None, tracker_engine: E
             expired = list(connection.execute(sa.text(
                 "SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) <= :cutoff"),
                 {"cutoff": cutoff}).scalars())
-            for chunk in _chunks(expired):
-                result = connection.execute(
-                    sa.text("DELETE FROM events WHERE sender_id IN :ids").bindparams(
-                        sa.bindparam("ids", expanding=True)), {"ids": chunk})
-                report.tracker_events += result.rowcount
+            report.tracker_events = _delete_events(connection, expired)
         report.conversations = len(expired)
+    report.records = _delete_records(directory_engine, expired, dt.datetime.utcfromtimestamp(cutoff))
 
-    cutoff_time = dt.datetime.utcfromtimestamp(cutoff)
-    inspector = sa.inspect(directory_engine)
-    with directory_engine.begin() as connection:
-        _secure_delete_on(connection)
-        for table, time_column, id_column in CONVERSATION_RECORDS:
-            if not inspector.has_table(table):
-                continue
-            deleted = connection.execute(sa.text(
-                f"DELETE FROM {table} WHERE {time_column} <= :cutoff"), {"cutoff": cutoff_time}).rowcount
-            for chunk in _chunks(expired) if id_column else ():
-                deleted += connection.execute(
-                    sa.text(f"DELETE FROM {table} WHERE {id_column} IN :ids").bindparams(
-                        sa.bindparam("ids", expanding=True)), {"ids": chunk}).rowcount
-            report.records[table] = deleted
-        if inspector.has_table("handoff"):
-            for table, column in HANDOFF_RECORDS:
-                if inspector.has_table(table):
-                    report.records[table] = report.records.get(table, 0) + connection.execute(sa.text(
-                        f"DELETE FROM {table} WHERE {column} IS NOT NULL AND {column} NOT IN (SELECT id FROM handoff)"
-                    )).rowcount
-
-    for engine in {id(tracker_engine): tracker_engine, id(directory_engine): directory_engine}.values():
+    for engine in _distinct(tracker_engine, directory_engine):
         compact(engine)
     return report
 
 
-def compact(engine: Engine) -> None:
-    """Rewrite SQLite files so deleted text is in no page of the database or its log."""
+def erase_conversation(conversation_id: str, directory_engine: Engine | None = None,
+                       tracker_engine: Engine | None = None) -> PurgeReport:
+    """Delete one conversation now, with every record of it, from every store."""
+    directory_engine = directory_engine or db.get_engine()
+    tracker_engine = tracker_engine or db.engine_for(config.tracker_store_url())
+    report = PurgeReport()
+    if sa.inspect(tracker_engine).has_table("events"):
+        with tracker_engine.begin() as connection:
+            _secure_delete_on(connection)
+            report.tracker_events = _delete_events(connection, [conversation_id])
+    report.conversations = int(report.tracker_events > 0)
+    report.records = _delete_records(directory_engine, [conversation_id])
+    for engine in _distinct(tracker_engine, directory_engine):
+        compact(engine, vacuum=False)
+    return report
+
+
+def _delete_events(connection, conversation_ids: list[str]) -> int:
+    """Delete the tracker events of these conversations; answers how many went."""
+    deleted = 0
+    for chunk in _chunks(conversation_ids):
+        deleted += connection.execute(
+            sa.text("DELETE FROM events WHERE sender_id IN :ids").bindparams(
+                sa.bindparam("ids", expanding=True)), {"ids": chunk}).rowcount
+    return deleted
+
+
+def _delete_records(engine: Engine, conversation_ids: list[str],
+                    older_than: dt.datetime | None = None) -> dict[str, int]:
+    """Delete the records of these conversations from DATABASE_URL (and, given `older_than`,
+    every record from before it), then what pointed only at a deleted handoff; counts per table."""
+    counts: dict[str, int] = {}
+    inspector = sa.inspect(engine)
+    with engine.begin() as connection:
+        _secure_delete_on(connection)
+        for table, time_column, id_column in CONVERSATION_RECORDS:
+            if not inspector.has_table(table):
+                continue
+            deleted = 0
+            if older_than is not None:
+                deleted += connection.execute(sa.text(
+                    f"DELETE FROM {table} WHERE {time_column} <= :cutoff"), {"cutoff": older_than}).rowcount
+            for chunk in _chunks(conversation_ids) if id_column else ():
+                deleted += connection.execute(
+                    sa.text(f"DELETE FROM {table} WHERE {id_column} IN :ids").bindparams(
+                        sa.bindparam("ids", expanding=True)), {"ids": chunk}).rowcount
+            counts[table] = deleted
+        if inspector.has_table("handoff"):
+            for table, column in HANDOFF_RECORDS:
+                if inspector.has_table(table):
+                    counts[table] = counts.get(table, 0) + connection.execute(sa.text(
+                        f"DELETE FROM {table} WHERE {column} IS NOT NULL AND {column} NOT IN (SELECT id FROM handoff)"
+                    )).rowcount
+    return counts
+
+
+def _distinct(*engines: Engine) -> list[Engine]:
+    return list({id(engine): engine for engine in engines}.values())
+
+
+def compact(engine: Engine, vacuum: bool = True) -> None:
+    """Rewrite SQLite files so deleted text is in no page of the database or its log: with
+    secure_delete on, deleted rows are zeros already, and a truncated log holds no old copy."""
     if engine.dialect.name != "sqlite":
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(sa.text("VACUUM"))
+        if vacuum:
+            connection.execute(sa.text("VACUUM"))
         connection.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
 
 

@@ -8,24 +8,32 @@ for more, or ask something else first, and the next request still gets what it n
 """
 from __future__ import annotations
 
+import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.actions.phrasing import DomainDict, kind_name, phrase
 from bot.actions.where import Where, where_to_search
 from navigator.db import session_scope
+from navigator.handoffs import declined_by_survivor
 from resources.gazetteer import gazetteer
 from resources.geocode import geocode
 from resources.search import search_services
 
 gazetteer()  # load the place tables when the action server starts, not on a survivor's first search
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 3
 KM_PER_MILE = 1.609344
 KIND_INTENTS = {"need_shelter", "need_mental_health", "need_substance_use", "need_legal"}
+# The directory's database cannot be reached or read (down, refused, its pool exhausted).
+DIRECTORY_UNREACHABLE = (DBAPIError, PoolTimeout)
+DIRECTORY_TROUBLE = "utter_service_trouble"
 
 
 def latest_intent(tracker: Tracker) -> Optional[Text]:
@@ -41,14 +49,25 @@ def show_results(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dom
                  place_value: Text, offset: int = 0) -> List[EventType]:
     """One page of services of `kind` near the place the person named, nearest first; the
     national lines when there are none; other same-named towns offered after a first page."""
-    with session_scope() as session:
-        where = where_to_search(session, place_value, kind)
-        if where is None:
-            dispatcher.utter_message(response="utter_place_not_found")
-            return [SlotSet("place", None), SlotSet("awaiting", "place")]
-        results = search_services(session, kind, where.place, limit=PAGE_SIZE + 1, offset=offset)
+    try:
+        with session_scope() as session:
+            where = where_to_search(session, place_value, kind)
+            if where is None:
+                dispatcher.utter_message(response="utter_place_not_found")
+                return [SlotSet("place", None), SlotSet("awaiting", "place")]
+            results = search_services(session, kind, where.place, limit=PAGE_SIZE + 1, offset=offset)
+    except DIRECTORY_UNREACHABLE as error:
+        return directory_unreachable(dispatcher, error)
     events: List[EventType] = [SlotSet("place", where.label)] if where.label != place_value else []
     return events + _say_page(dispatcher, tracker, domain, kind, where, results, offset)
+
+
+def directory_unreachable(dispatcher: CollectingDispatcher, error: Exception) -> List[EventType]:
+    """The directory cannot be read: the 24/7 lines now. The slots stay as they are, so the same
+    message sent again gets the results once the directory is back."""
+    logger.error("the directory could not be read: %s", type(error).__name__)  # its text holds the query's values
+    dispatcher.utter_message(response=DIRECTORY_TROUBLE)
+    return []
 
 
 def _say_page(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, kind: Text, where: Where,
@@ -171,10 +190,13 @@ class ActionAnswerHours(Action):
         kind, place, start = (tracker.get_slot(name) for name in ("service_kind", "place", "page_start"))
         results: List[Any] = []
         if kind and place and start is not None:
-            with session_scope() as session:
-                where = where_to_search(session, place, kind)
-                if where is not None:
-                    results = search_services(session, kind, where.place, limit=PAGE_SIZE, offset=int(start))
+            try:
+                with session_scope() as session:
+                    where = where_to_search(session, place, kind)
+                    if where is not None:
+                        results = search_services(session, kind, where.place, limit=PAGE_SIZE, offset=int(start))
+            except DIRECTORY_UNREACHABLE as error:
+                return directory_unreachable(dispatcher, error)
         if not results:
             dispatcher.utter_message(response="utter_hours_call")
             return []
@@ -185,6 +207,16 @@ class ActionAnswerHours(Action):
                   for number, result in enumerate(results, start=int(start) + 1)]
         dispatcher.utter_message(text="\n".join(lines))
         return []
+
+
+def advocate_declined(conversation_id: Text) -> None:
+    """The survivor said no to an advocate: their handoff leaves the queue (navigator.handoffs).
+    A database fault costs only that; the survivor still gets their answer."""
+    try:
+        with session_scope() as session:
+            declined_by_survivor(session, conversation_id)
+    except DIRECTORY_UNREACHABLE as error:
+        logger.error("could not record that the survivor declined an advocate: %s", type(error).__name__)
 
 
 class ActionRouteYesNo(Action):
@@ -207,6 +239,7 @@ class ActionRouteYesNo(Action):
                 return []
             return ActionFindHelp().run(dispatcher, _as_skip(tracker), domain)
         if awaiting == "advocate" and not yes:
+            advocate_declined(tracker.sender_id)
             dispatcher.utter_message(response="utter_handoff_declined")
             return [SlotSet("awaiting", None)]
         if yes:

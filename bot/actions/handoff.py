@@ -13,6 +13,9 @@ from typing import Any, Dict, List, Optional, Set, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions.find_help import show_results
+from bot.actions.phrasing import kind_name
 from navigator.alerts import send_handoff_alerts
 from navigator.db import session_scope
 from navigator.handoffs import live_handoff, open_handoff
@@ -39,8 +42,10 @@ def record_handoff(tracker: Tracker, priority: Text, reason: Text) -> Optional[i
                                    priority, reason)
             logger.info("handoff %s: priority %s, reason %s", handoff.id, handoff.priority, reason)
             return handoff.id if before != handoff.priority else None
-    except Exception:  # the survivor has their numbers already; the operator must see this
-        logger.exception("could not record a %s handoff", priority)
+    except Exception as error:  # the survivor has their numbers already; the operator must see this
+        # The type only: a database error's text carries the statement's values (the conversation id).
+        logger.error("could not record a %s handoff: %s", priority, type(error).__name__)
+        logger.debug("could not record a %s handoff", priority, exc_info=True)
         return None
 
 
@@ -64,7 +69,22 @@ class ActionEmergency(Action):
         dispatcher.utter_message(response=EMERGENCY_RESPONSES.get(category, "utter_emergency_danger"))
         alert_in_background(record_handoff(tracker, "emergency", category), "emergency")
         dispatcher.utter_message(response="utter_emergency_can_say_no")
-        return [SlotSet("awaiting", "advocate"), SlotSet("intro_given", True)]
+        events = help_asked_for(dispatcher, tracker, domain)
+        return events + [SlotSet("awaiting", "advocate"), SlotSet("intro_given", True)]
+
+
+def help_asked_for(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+    """After the emergency lines, the kind of help the same message asked for (the safety
+    component keeps it as a `service_kind` entity): results when a place is known, else a word
+    that a town or ZIP will bring them. No question here: "no" still declines the advocate."""
+    kind = next(tracker.get_latest_entity_values("service_kind"), None)
+    if not kind:
+        return []
+    place = next(tracker.get_latest_entity_values("place"), None) or tracker.get_slot("place")
+    if place:
+        return show_results(dispatcher, tracker, domain, kind, place)
+    dispatcher.utter_message(response="utter_emergency_place_later", kind_name=kind_name(domain, kind, tracker))
+    return []
 
 
 class ActionHumanHandoff(Action):

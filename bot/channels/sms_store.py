@@ -1,29 +1,46 @@
-"""What the SMS line keeps in `DATABASE_URL`: each texter's conversation id and opt-out, and the
-Twilio messages already handled.
+"""What the SMS line keeps in `DATABASE_URL`: each texter's conversation id, opt-out and pending
+DELETE; the Twilio messages already handled; and the replies waiting for Twilio (the outbox).
 
-A texter's conversation id is random ("sms-…"), not their phone number: Rasa's trackers, its
-logs, the console and the handoff queue never see the number, and nobody who knows the number
-can open the conversation through another channel (say, POST it as the REST channel's sender).
-The number stays only here, where the SMS line needs it to answer.
+A texter's conversation id is random ("sms-…"), not derived from their phone number: Rasa's
+trackers, its logs, the console and the handoff queue never see the number, and nobody who knows
+the number can open the conversation through another channel (say, POST it as the REST
+channel's sender). The number itself is never stored in plain text: a texter is found by a keyed
+hash of it (HMAC-SHA256; without the secret, nobody can test whether a number texted the line),
+and the number the line answers is kept encrypted (Fernet). Both keys come from
+navigator.secret_key. Replies waiting in the outbox are encrypted the same way and addressed by
+conversation id.
 
 A handled MessageSid is kept (as a SHA-256 hash; the SID is a key to the message at Twilio), so a
 webhook Twilio retries is answered and not processed again, across restarts too.
+
+A database from before the number was hashed has a plain `phone` column: `seal_plain_numbers`
+(run by `navigator.db.create_schema`, so by `make setup`) rewrites that table without it.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
+import re
 import secrets
 from dataclasses import dataclass
-from typing import Optional, Text
+from typing import List, Optional, Sequence, Text
 
-from sqlalchemy import Boolean, Column, DateTime, String, select, update
+from cryptography.fernet import InvalidToken
+from sqlalchemy import (Boolean, Column, DateTime, Integer, MetaData, String, Table, Text as LongText, delete, func,
+                        inspect, select, text, update)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from navigator.db import Base, session_scope
+from navigator import secret_key
+from navigator.db import Base, get_engine, session_scope
+
+logger = logging.getLogger(__name__)
 
 CONVERSATION_PREFIX = "sms-"
+# Labels of the keys derived from NAVIGATOR_SECRET_KEY (navigator.secret_key): never reuse one.
+PHONE_HASH_KEY = "navigator sms phone hmac v1"
+SEALING_KEY = "navigator sms fernet v1"
 
 
 def utcnow() -> dt.datetime:
@@ -34,8 +51,10 @@ class SmsContact(Base):
     __tablename__ = "sms_contact"
 
     conversation_id = Column(String(64), primary_key=True)
-    phone = Column(String(64), nullable=False, unique=True)
+    phone_hash = Column(String(64), nullable=False, unique=True)  # keyed hash of the normalised number
+    phone_encrypted = Column(LongText, nullable=False)  # the number, to answer (Fernet)
     opted_out = Column(Boolean, nullable=False, default=False)
+    delete_requested_at = Column(DateTime, nullable=True)  # DELETE sent, YES not yet
     created_at = Column(DateTime, nullable=False, default=utcnow)
     last_seen_at = Column(DateTime, nullable=False, default=utcnow, index=True)
 
@@ -47,12 +66,63 @@ class HandledSms(Base):
     received_at = Column(DateTime, nullable=False, default=utcnow, index=True)
 
 
+class OutboxSms(Base):
+    """A reply Twilio could not take yet; sent in `id` order per conversation (bot.channels.sms_outbox)."""
+
+    __tablename__ = "sms_outbox"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(64), nullable=False, index=True)
+    body_encrypted = Column(LongText, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+
+
 @dataclass(frozen=True)
 class Texter:
     conversation_id: Text
     phone: Text
     opted_out: bool
+    delete_requested_at: Optional[dt.datetime] = None
 
+
+@dataclass(frozen=True)
+class QueuedSms:
+    id: int
+    conversation_id: Text
+    body: Text
+    attempts: int
+    created_at: dt.datetime
+
+
+# --- numbers: hashed to find, sealed to answer -----------------------------------------------
+
+def normalised_number(phone: Text) -> Text:
+    """The number without the formatting people add ("+1 (555) 555-0123" -> "+15555550123");
+    Twilio sends E.164 already."""
+    return re.sub(r"[\s().\-]", "", phone or "")
+
+
+def phone_hash(phone: Text) -> Text:
+    """The keyed hash a texter is found by."""
+    return secret_key.keyed_hash(PHONE_HASH_KEY, normalised_number(phone))
+
+
+def seal(value: Text) -> Text:
+    return secret_key.fernet(SEALING_KEY).encrypt(value.encode()).decode()
+
+
+def unseal(token: Text) -> Optional[Text]:
+    """The sealed value, or None when it was sealed under another secret (NAVIGATOR_SECRET_KEY changed)."""
+    try:
+        return secret_key.fernet(SEALING_KEY).decrypt(token.encode()).decode()
+    except InvalidToken:
+        logger.warning("an SMS record cannot be decrypted: was NAVIGATOR_SECRET_KEY changed?")
+        return None
+
+
+# --- texters ------------------------------------------------------------------------------------
 
 def _sid_hash(message_sid: Text) -> Text:
     return hashlib.sha256(message_sid.encode()).hexdigest()
@@ -70,27 +140,34 @@ def claim_message(message_sid: Text, engine: Optional[Engine] = None) -> bool:
 
 def texter_for_phone(phone: Text, engine: Optional[Engine] = None) -> Texter:
     """The texter with this number, created with a new random conversation id the first time."""
+    number, digest = normalised_number(phone), phone_hash(phone)
     for _ in range(2):  # a second try finds the row a concurrent first message created
         try:
             with session_scope(engine) as session:
-                contact = session.execute(select(SmsContact).where(SmsContact.phone == phone)).scalar_one_or_none()
+                contact = session.execute(select(SmsContact).where(SmsContact.phone_hash == digest)
+                                          ).scalar_one_or_none()
                 if contact is None:
-                    contact = SmsContact(conversation_id=CONVERSATION_PREFIX + secrets.token_hex(12), phone=phone,
-                                         opted_out=False, created_at=utcnow())
+                    contact = SmsContact(conversation_id=CONVERSATION_PREFIX + secrets.token_hex(12),
+                                         phone_hash=digest, phone_encrypted=seal(number), opted_out=False,
+                                         created_at=utcnow())
                     session.add(contact)
                 contact.last_seen_at = utcnow()
                 session.flush()
-                return Texter(contact.conversation_id, contact.phone, contact.opted_out)
+                return Texter(contact.conversation_id, number, contact.opted_out, contact.delete_requested_at)
         except IntegrityError:
             continue
     raise RuntimeError("could not record the texter")
 
 
 def texter_for_conversation(conversation_id: Text, engine: Optional[Engine] = None) -> Optional[Texter]:
-    """The texter behind an SMS conversation id, or None (not an SMS conversation, or purged)."""
+    """The texter behind an SMS conversation id, or None (not an SMS conversation, purged, or
+    sealed under another secret)."""
     with session_scope(engine) as session:
         contact = session.get(SmsContact, conversation_id)
-        return Texter(contact.conversation_id, contact.phone, contact.opted_out) if contact else None
+        if contact is None:
+            return None
+        phone = unseal(contact.phone_encrypted)
+        return Texter(contact.conversation_id, phone, contact.opted_out, contact.delete_requested_at) if phone else None
 
 
 def set_opted_out(conversation_id: Text, opted_out: bool, engine: Optional[Engine] = None) -> None:
@@ -98,3 +175,114 @@ def set_opted_out(conversation_id: Text, opted_out: bool, engine: Optional[Engin
     with session_scope(engine) as session:
         session.execute(update(SmsContact).where(SmsContact.conversation_id == conversation_id)
                         .values(opted_out=opted_out))
+
+
+def set_delete_requested(conversation_id: Text, requested: bool, engine: Optional[Engine] = None) -> None:
+    """Record that the texter sent DELETE (now), or forget it (they answered something else)."""
+    with session_scope(engine) as session:
+        session.execute(update(SmsContact).where(SmsContact.conversation_id == conversation_id)
+                        .values(delete_requested_at=utcnow() if requested else None))
+
+
+# --- the outbox -------------------------------------------------------------------------------
+
+def queue_replies(conversation_id: Text, bodies: Sequence[Text], first_attempt_at: dt.datetime,
+                  engine: Optional[Engine] = None) -> None:
+    """Keep replies Twilio could not take, encrypted, behind the conversation's others."""
+    now = utcnow()
+    with session_scope(engine) as session:
+        session.add_all([OutboxSms(conversation_id=conversation_id, body_encrypted=seal(body), created_at=now,
+                                   attempts=0, next_attempt_at=first_attempt_at) for body in bodies])
+
+
+def has_queued(conversation_id: Text, engine: Optional[Engine] = None) -> bool:
+    """True while replies of this conversation wait: a new one must wait behind them."""
+    with session_scope(engine) as session:
+        return session.execute(select(OutboxSms.id).where(OutboxSms.conversation_id == conversation_id)
+                               .limit(1)).first() is not None
+
+
+def claim_due_replies(now: dt.datetime, lease: dt.timedelta, limit: int = 50,
+                      engine: Optional[Engine] = None) -> List[QueuedSms]:
+    """The oldest waiting reply of each conversation whose time has come, leased until
+    `now + lease` so that no other Rasa server sends it meanwhile."""
+    claimed: List[QueuedSms] = []
+    with session_scope(engine) as session:
+        rows = session.execute(select(OutboxSms).where(OutboxSms.id.in_(_heads()), OutboxSms.next_attempt_at <= now)
+                               .order_by(OutboxSms.id).limit(limit)).scalars().all()
+        for row in rows:
+            taken = session.execute(update(OutboxSms).where(OutboxSms.id == row.id, OutboxSms.next_attempt_at <= now)
+                                    .values(next_attempt_at=now + lease)
+                                    .execution_options(synchronize_session=False)).rowcount
+            body = unseal(row.body_encrypted) if taken else None
+            if taken and body is None:
+                session.execute(delete(OutboxSms).where(OutboxSms.id == row.id))  # unreadable: never sendable
+            elif taken:
+                claimed.append(QueuedSms(row.id, row.conversation_id, body, row.attempts, row.created_at))
+    return claimed
+
+
+def next_due_at(engine: Optional[Engine] = None) -> Optional[dt.datetime]:
+    """When the outbox has its next reply to try, or None when it is empty."""
+    with session_scope(engine) as session:
+        return session.execute(select(func.min(OutboxSms.next_attempt_at)).where(OutboxSms.id.in_(_heads()))).scalar()
+
+
+def _heads():
+    """Each conversation's oldest waiting reply: the only one that may be tried (order per texter)."""
+    return select(func.min(OutboxSms.id)).group_by(OutboxSms.conversation_id)
+
+
+def sent(reply_id: int, engine: Optional[Engine] = None) -> None:
+    with session_scope(engine) as session:
+        session.execute(delete(OutboxSms).where(OutboxSms.id == reply_id))
+
+
+def retry_later(reply_id: int, attempts: int, at: dt.datetime, engine: Optional[Engine] = None) -> None:
+    with session_scope(engine) as session:
+        session.execute(update(OutboxSms).where(OutboxSms.id == reply_id).values(attempts=attempts, next_attempt_at=at))
+
+
+def drop_queued(conversation_id: Text, engine: Optional[Engine] = None) -> int:
+    """Forget every waiting reply of a conversation (opted out, gone, or waited too long)."""
+    with session_scope(engine) as session:
+        return session.execute(delete(OutboxSms).where(OutboxSms.conversation_id == conversation_id)).rowcount
+
+
+# --- databases from before the number was hashed ------------------------------------------------
+
+def seal_plain_numbers(engine: Optional[Engine] = None) -> int:
+    """Rewrite an `sms_contact` table that has a plain `phone` column: each number hashed and
+    encrypted, and the old table dropped (not blanked: a dropped table leaves no copy in its
+    pages once the files are compacted), so conversations, opt-outs and advocates' replies carry
+    on. Answers how many texters were kept; 0 and nothing done for a current table."""
+    from navigator.retention import compact
+
+    engine = engine or get_engine()
+    inspector = inspect(engine)
+    if not inspector.has_table(SmsContact.__tablename__):
+        return 0
+    if "phone" not in {column["name"] for column in inspector.get_columns(SmsContact.__tablename__)}:
+        return 0
+    kept = 0
+    with engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.execute(text("PRAGMA secure_delete=ON"))
+        table = Table(SmsContact.__tablename__, MetaData(), autoload_with=connection)
+        old = connection.execute(select(table.c.conversation_id, table.c.phone, table.c.opted_out, table.c.created_at,
+                                        table.c.last_seen_at).order_by(table.c.last_seen_at.desc())).all()
+        connection.execute(text("DROP TABLE sms_contact"))
+        SmsContact.__table__.create(connection)
+        seen = set()
+        for conversation_id, phone, opted_out, created_at, last_seen_at in old:
+            digest = phone_hash(phone or "")
+            if not phone or digest in seen:  # one texter written two ways: keep the latest conversation
+                continue
+            seen.add(digest)
+            connection.execute(SmsContact.__table__.insert().values(
+                conversation_id=conversation_id, phone_hash=digest, phone_encrypted=seal(normalised_number(phone)),
+                opted_out=bool(opted_out), created_at=created_at or utcnow(), last_seen_at=last_seen_at or utcnow()))
+            kept += 1
+    compact(engine)
+    logger.warning("sms_contact: %d texters' numbers are now hashed and encrypted; the plain column is gone", kept)
+    return kept

@@ -17,6 +17,9 @@ STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT
 START_WORDS = frozenset({"START", "UNSTOP", "YES"})
 HELP_WORDS = frozenset({"HELP", "INFO"})
 EXIT_WORDS = frozenset({"EXIT"})
+# DELETE asks to erase the conversation from the line's records; only YES, soon after, confirms.
+DELETE_WORDS = frozenset({"DELETE"})
+CONFIRM_WORDS = frozenset({"YES"})
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _NUMBER_REPLY = re.compile(r"\s*#?\s*(\d{1,2})\s*[.)]?\s*")

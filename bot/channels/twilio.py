@@ -10,14 +10,18 @@ This one
 - handles a MessageSid once (kept in the database), so Twilio's retries are not answered twice;
 - honours STOP / START / HELP as Twilio's Advanced Opt-Out does: nothing is sent after STOP;
 - ends the conversation on EXIT with a neutral reply; answers a picture without words kindly;
+- on DELETE asks for a YES, and YES within 10 minutes erases the conversation and every record
+  of it (navigator.retention), the texter's number included; anything else keeps it;
 - sends one turn's replies as one text, cut into messages of at most 1,600 characters, options
-  numbered ("Reply 1 for ..."); a bare number answers with the option's payload.
+  numbered ("Reply 1 for ..."); a bare number answers with the option's payload. What Twilio
+  cannot take during an outage waits in the outbox (sms_outbox), retried in the background.
 Phone numbers and message text are never logged; Rasa sees a random conversation id, never the
-number (sms_store).
+number, which is stored only hashed and encrypted (sms_store).
 """
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import os
 from dataclasses import dataclass, field
@@ -32,21 +36,27 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from bot.channels import sms_store, sms_text
+from bot.channels.fallback import always_answered
 from bot.channels.incoming import exit_message, user_message
-from bot.channels.twilio_rest import UNSUBSCRIBED_RECIPIENT, TwilioSendError, send_sms
+from bot.channels.sms_outbox import SmsOutbox
 from bot.channels.words import Words
+from navigator import rate_limits
+from navigator.retention import erase_conversation
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "twilio"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 STOP_GRACE_S = 10.0  # how long a stopping server waits for turns still running
+DELETE_CONFIRM_WINDOW = dt.timedelta(minutes=10)  # how long a YES confirms a DELETE
 
 # Responses (domain.yml) the channel says itself.
 OPTION_LINE = "utter_part_sms_option"
 HELP_REPLY = "utter_sms_help"
 PICTURE_REPLY = "utter_sms_picture_only"
 ERROR_REPLY = "utter_channel_error"
+DELETE_QUESTION = "utter_sms_delete_confirm"
+ERASED_REPLY = "utter_sms_deleted"
 
 
 @dataclass(frozen=True)
@@ -68,9 +78,10 @@ class IncomingSms:
                    (form.get("OptOutType") or "").upper())
 
 
-def what_to_do(sms: IncomingSms, opted_out: bool) -> Text:
-    """What a text asks of the line: "stop", "start", "ignore" (opted out), "help", "exit",
-    "picture" (no words), "nothing" (empty) or "turn" (the assistant answers it)."""
+def what_to_do(sms: IncomingSms, opted_out: bool, delete_pending: bool = False) -> Text:
+    """What a text asks of the line: "stop", "start", "ignore" (opted out), "erase" (YES to a
+    pending DELETE), "help", "exit", "delete", "picture" (no words), "nothing" (empty) or "turn"
+    (the assistant answers it)."""
     word = sms_text.keyword(sms.body)
     if sms.opt_out_type == "STOP" or word in sms_text.STOP_WORDS:
         return "stop"
@@ -78,13 +89,23 @@ def what_to_do(sms: IncomingSms, opted_out: bool) -> Text:
         return "start"
     if opted_out:
         return "ignore"
+    if delete_pending and word in sms_text.CONFIRM_WORDS:
+        return "erase"
     if sms.opt_out_type == "HELP" or word in sms_text.HELP_WORDS:
         return "help"
     if word in sms_text.EXIT_WORDS:
         return "exit"
+    if word in sms_text.DELETE_WORDS:
+        return "delete"
     if not sms.body.strip():
         return "picture" if sms.media_count else "nothing"
     return "turn"
+
+
+def delete_pending(texter: sms_store.Texter, now: Optional[dt.datetime] = None) -> bool:
+    """True while a YES from this texter confirms their DELETE (sent less than 10 minutes ago)."""
+    requested = texter.delete_requested_at
+    return requested is not None and (now or sms_store.utcnow()) - requested <= DELETE_CONFIRM_WINDOW
 
 
 def offered_options(events: Sequence[Any]) -> List[Dict[Text, Any]]:
@@ -117,10 +138,11 @@ class TurnCollector(CollectingOutputChannel):
 
 class TwilioSmsOutput(OutputChannel):
     """Sends messages to a texter by conversation id: a turn's replies, and what an advocate
-    sends through Rasa's API (`output_channel=latest`)."""
+    sends through Rasa's API (`output_channel=latest`); what Twilio cannot take now waits in the
+    outbox."""
 
-    def __init__(self, words: Words):
-        self.words = words
+    def __init__(self, words: Words, outbox: SmsOutbox):
+        self.words, self.outbox = words, outbox
 
     @classmethod
     def name(cls) -> Text:
@@ -132,8 +154,10 @@ class TwilioSmsOutput(OutputChannel):
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         await self.deliver(recipient_id, [{"text": text}])
 
-    async def deliver(self, conversation_id: Text, messages: Sequence[Dict[Text, Any]]) -> None:
-        """Send `messages` as one text (cut at 1,600 characters), unless the texter opted out."""
+    async def deliver(self, conversation_id: Text, messages: Sequence[Dict[Text, Any]],
+                      may_wait: bool = True) -> None:
+        """Send `messages` as one text (cut at 1,600 characters), unless the texter opted out;
+        with `may_wait`, what Twilio cannot take now is kept and retried."""
         if not messages:  # a turn the bot did not answer (an advocate holds the conversation)
             return
         texter = await asyncio.to_thread(sms_store.texter_for_conversation, conversation_id)
@@ -146,27 +170,21 @@ class TwilioSmsOutput(OutputChannel):
         conversation = await self.words.conversation(conversation_id)
         text = sms_text.turn_text([(message.get("text") or "", await self._option_lines(message, conversation))
                                    for message in messages])
-        for part in sms_text.split_for_sms(text):
-            try:
-                await send_sms(texter.phone, part)
-            except TwilioSendError as error:
-                if error.code == UNSUBSCRIBED_RECIPIENT:  # Twilio holds a STOP we did not see
-                    await asyncio.to_thread(sms_store.set_opted_out, conversation_id, True)
-                logger.error("an SMS reply was not sent: %s", error)
-                return
+        await self.outbox.send(conversation_id, texter.phone, sms_text.split_for_sms(text), may_wait)
 
     async def _option_lines(self, message: Dict[Text, Any], conversation: Any) -> List[Text]:
         buttons = message.get("buttons") or message.get("quick_replies") or []
         return [await self.words.text(OPTION_LINE, conversation, number=number, title=button.get("title") or "")
                 for number, button in enumerate(buttons, start=1)]
 
-    async def say(self, conversation_id: Text, response_name: Text) -> None:
+    async def say(self, conversation_id: Text, response_name: Text, may_wait: bool = True) -> None:
         conversation = await self.words.conversation(conversation_id)
-        await self.deliver(conversation_id, [await self.words.response(response_name, conversation)])
+        await self.deliver(conversation_id, [await self.words.response(response_name, conversation)], may_wait)
 
 
 class TwilioSmsInput(InputChannel):
-    """Twilio's webhook, verified, answered at once; each text handled in the background."""
+    """Twilio's webhook, verified, answered at once; each text handled in the background. The
+    server also runs the outbox's sender, for replies Twilio could not take when they were said."""
 
     @classmethod
     def name(cls) -> Text:
@@ -178,13 +196,17 @@ class TwilioSmsInput(InputChannel):
 
     def __init__(self) -> None:
         self.words = Words(CHANNEL)
+        self.limits = rate_limits.survivor_limits()  # per texter (their random conversation id)
         self.running: Set[asyncio.Task] = set()
         self.texter_queues: Dict[Text, TexterQueue] = {}
+        self.outbox = SmsOutbox()
+        self.outbox_sender: Optional[asyncio.Task] = None
 
     def get_output_channel(self) -> OutputChannel:
-        return TwilioSmsOutput(self.words)
+        return TwilioSmsOutput(self.words, self.outbox)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        on_new_message = always_answered(on_new_message)  # the 24/7 lines when a turn fails (fallback.py)
         twilio = Blueprint("navigator_twilio_sms", __name__)
 
         @twilio.listener("before_server_start")
@@ -194,10 +216,16 @@ class TwilioSmsInput(InputChannel):
                 logger.warning("TWILIO_AUTH_TOKEN or TWILIO_WEBHOOK_URL is not set: the SMS webhook refuses "
                                "every request")
 
+        @twilio.listener("after_server_start")
+        async def start_outbox(_app: Any, _loop: Any) -> None:
+            self.outbox_sender = asyncio.ensure_future(self.outbox.run())
+
         @twilio.listener("before_server_stop")
         async def finish(_app: Any, _loop: Any) -> None:
             if self.running:
                 await asyncio.wait(set(self.running), timeout=STOP_GRACE_S)
+            if self.outbox_sender is not None:  # what still waits stays in the database
+                self.outbox_sender.cancel()
 
         @twilio.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -233,7 +261,8 @@ class TwilioSmsInput(InputChannel):
 
     async def handle(self, sms: IncomingSms, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         """One text, in order with the texter's others: keywords, a picture, or a turn."""
-        queue = self.texter_queues.setdefault(sms.phone, TexterQueue())
+        key = sms_store.phone_hash(sms.phone)
+        queue = self.texter_queues.setdefault(key, TexterQueue())
         queue.waiting += 1
         try:
             async with queue.lock:  # asyncio.Lock is first come, first served
@@ -243,20 +272,34 @@ class TwilioSmsInput(InputChannel):
         finally:
             queue.waiting -= 1
             if not queue.waiting:
-                del self.texter_queues[sms.phone]
+                del self.texter_queues[key]
 
     async def _handle(self, sms: IncomingSms, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         texter = await asyncio.to_thread(sms_store.texter_for_phone, sms.phone)
-        output = TwilioSmsOutput(self.words)
-        action = what_to_do(sms, texter.opted_out)
+        output = TwilioSmsOutput(self.words, self.outbox)
+        action = what_to_do(sms, texter.opted_out, delete_pending(texter))
         logger.debug("SMS: %s", action)
-        if action in ("stop", "start"):
+        if texter.delete_requested_at is not None and action != "erase":  # anything else keeps it
+            await asyncio.to_thread(sms_store.set_delete_requested, texter.conversation_id, False)
+        if action == "erase":
+            try:  # said first: the reply needs the number, which goes with the rest
+                await output.say(texter.conversation_id, ERASED_REPLY, may_wait=False)
+            finally:  # erased even if Twilio cannot take the reply
+                await asyncio.to_thread(erase_conversation, texter.conversation_id)
+                logger.info("an SMS conversation was erased at the texter's request")
+        elif action == "delete":
+            await asyncio.to_thread(sms_store.set_delete_requested, texter.conversation_id, True)
+            await output.say(texter.conversation_id, DELETE_QUESTION)
+        elif action in ("stop", "start"):
             # Twilio confirms STOP and START itself; after STOP nothing more is sent.
             await asyncio.to_thread(sms_store.set_opted_out, texter.conversation_id, action == "stop")
         elif action == "help":
             await output.say(texter.conversation_id, HELP_REPLY)
         elif action == "picture":
             await output.say(texter.conversation_id, PICTURE_REPLY)
+        elif action == "turn" and not (limit := self.limits.check(sender=texter.conversation_id)).allowed:
+            if limit.first_refusal:  # once per streak: every SMS costs the agency
+                await output.say(texter.conversation_id, rate_limits.LIMITED_RESPONSE)
         elif action in ("exit", "turn"):
             collector = TurnCollector()
             if action == "exit":

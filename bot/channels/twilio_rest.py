@@ -4,6 +4,7 @@ advocates' alerts both go out through `send_sms`.
 aiohttp, not the twilio client: the client blocks, and a slow Twilio would stall every
 conversation on the Rasa server's event loop. 429 and 5xx answers and dropped connections are
 retried with exponential backoff (honouring Retry-After); any other refusal is final at once.
+What still fails after the last attempt is the caller's to keep (bot.channels.sms_outbox).
 `TWILIO_API_URL` points every call at another base URL (a local stand-in in tests). Neither the
 phone number nor the text is ever logged, nor put in an exception: Twilio's error messages
 quote the number, so only its status and error code are kept.
@@ -43,6 +44,11 @@ class TwilioSendError(RuntimeError):
     def __init__(self, status: int, code: Optional[int] = None):
         self.status, self.code = status, code
         super().__init__(f"Twilio refused the message: HTTP {status}" + (f", error {code}" if code else ""))
+
+    @property
+    def retryable(self) -> bool:
+        """No answer, a timeout, 429 or 5xx: Twilio may take the message later. Any other refusal is final."""
+        return self.status == 0 or self.status == 429 or self.status >= 500
 
 
 @dataclass(frozen=True)
@@ -107,7 +113,7 @@ async def send_sms(to: Text, body: Text, settings: Optional[TwilioSettings] = No
                     if response.status < 300:
                         return str(answer.get("sid") or "")
                     error = TwilioSendError(response.status, answer.get("code"))
-                    if response.status != 429 and response.status < 500:
+                    if not error.retryable:
                         raise error
                     retry_after = response.headers.get("Retry-After")
             except (aiohttp.ClientError, asyncio.TimeoutError) as failure:

@@ -14,9 +14,19 @@ Protocol (JSON text frames):
                      {"type": "message", "id": ID, "text": TEXT}   {"type": "exit"}   {"type": "ping"}
   server -> browser  {"type": "session", "session": ID}
                      {"type": "history", "full": bool, "messages": [{"from", "text", "buttons"}]}
-                     {"type": "bot", "text": TEXT, "buttons": [{"title", "payload"}]}
+                     {"type": "bot", "text": TEXT, "buttons": [{"title", "payload"}], "note": bool}
                      {"type": "done", "id": ID}   {"type": "pong"}
+A bot frame with "note": true is the channel's own word (slow down; only the first part of a long
+message was read; an error), not in the transcript, so the widget does not count it among the
+messages it has seen.
 The browser keeps only the session id, in sessionStorage, and forgets it on exit.
+
+Limits (navigator.rate_limits): messages per session and per address (a message over the limit
+is not run and gets `utter_rate_limited`, which names 911 and the 24/7 lines), connections opened
+per address, and at most WEBCHAT_SOCKETS_PER_ADDRESS open at once (default 100). Frames are at
+most 32 KiB (server_policy). When WEBCHAT_ALLOWED_ORIGINS lists the agency sites that embed the
+widget (space- or comma-separated origins), a WebSocket from a page of any other site is refused
+(403), and those sites (and the navigator itself) are the only ones that may frame the demo page.
 """
 from __future__ import annotations
 
@@ -31,6 +41,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Set, Text
+from urllib.parse import urlsplit
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
 from rasa.shared.core.constants import EXTERNAL_MESSAGE_PREFIX
@@ -40,8 +51,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from websockets.exceptions import ConnectionClosed
 
-from bot.channels.incoming import exit_message, user_message
+from bot.channels import server_policy
+from bot.channels.fallback import always_answered
+from bot.channels.incoming import LONG_MESSAGE_RESPONSE, exit_message, is_too_long, user_message
 from bot.channels.words import Words
+from navigator.rate_limits import LIMITED_RESPONSE, address_limit, client_address, survivor_limits
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +67,8 @@ HELLO_TIMEOUT_S = 15
 STOP_GRACE_S = 10.0
 REMEMBERED_MESSAGE_IDS = 50  # per session: a message re-sent after a reconnect is not run twice
 REMEMBERED_SESSIONS = 10_000
+DEFAULT_SOCKETS_PER_ADDRESS = 100
+TRY_AGAIN_LATER = 1013  # WebSocket close code
 
 # The widget's words (domain.yml), by the key widget.js reads them under.
 WIDGET_WORDS = {
@@ -72,8 +88,45 @@ ERROR_REPLY = "utter_channel_error"
 # Nothing of a visit is kept or passed on: no caching, no Referer to the exit site.
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
                    "X-Content-Type-Options": "nosniff"}
+# The demo page: nothing inline, nothing from elsewhere; framed only by WEBCHAT_ALLOWED_ORIGINS.
 DEMO_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
-               "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+               "base-uri 'none'; form-action 'none'; frame-ancestors {ancestors}")
+ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def allowed_origins() -> List[Text]:
+    """The sites that embed the widget (WEBCHAT_ALLOWED_ORIGINS), as origins; [] when unset."""
+    origins = []
+    for item in re.split(r"[\s,]+", os.environ.get("WEBCHAT_ALLOWED_ORIGINS") or ""):
+        origin = item.strip().lower().rstrip("/")
+        if not origin or origin in ("'self'", "self"):
+            continue
+        if not ORIGIN.fullmatch(origin):
+            raise SystemExit(f"WEBCHAT_ALLOWED_ORIGINS: {item!r} is not an origin like https://agency.example.org")
+        origins.append(origin)
+    return origins
+
+
+def sockets_per_address() -> int:
+    """How many web chat sockets one address may hold open (WEBCHAT_SOCKETS_PER_ADDRESS)."""
+    raw = os.environ.get("WEBCHAT_SOCKETS_PER_ADDRESS") or str(DEFAULT_SOCKETS_PER_ADDRESS)
+    if not raw.isdigit() or int(raw) < 1:
+        raise SystemExit(f"WEBCHAT_SOCKETS_PER_ADDRESS must be a whole number of at least 1, not {raw!r}")
+    return int(raw)
+
+
+def demo_policy(origins: List[Text]) -> Text:
+    return DEMO_POLICY.format(ancestors=" ".join(["'self'", *origins]))
+
+
+def origin_allowed(origin: Optional[Text], host: Text, origins: List[Text]) -> bool:
+    """May a page of `origin` open the chat? Any may when no origins are listed; else only the
+    listed ones and the navigator's own pages (the demo). A client that sends no Origin is not
+    a browser page, and is not refused here (the rate limits still apply)."""
+    if not origins or not origin:
+        return True
+    origin = origin.strip().lower().rstrip("/")
+    return origin in origins or urlsplit(origin).netloc == (host or "").lower()
 
 
 def exit_url() -> Text:
@@ -147,6 +200,10 @@ class WebChatOutput(OutputChannel):
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         await self.send_response(recipient_id, {"text": text})
 
+    async def send_note(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        """The channel's own word, not in the transcript (see the protocol)."""
+        await self.sockets.send(recipient_id, {"type": "bot", **bot_message(message), "note": True})
+
 
 class WebChatInput(InputChannel):
     """Serves the widget and the demo page, and runs the widget's WebSocket."""
@@ -167,12 +224,19 @@ class WebChatInput(InputChannel):
         self.sockets = Sockets()
         self.running: Set[asyncio.Task] = set()
         self.message_ids: "collections.OrderedDict[Text, Deque[Text]]" = collections.OrderedDict()
+        self.origins = allowed_origins()
+        self.limits = survivor_limits()
+        self.connection_limits = address_limit("WEBCHAT_CONNECTIONS")
+        self.sockets_per_address = sockets_per_address()
+        self.open_sockets: "collections.Counter[Text]" = collections.Counter()
 
     def get_output_channel(self) -> OutputChannel:
         return WebChatOutput(self.sockets)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        on_new_message = always_answered(on_new_message)  # the 24/7 lines when a turn fails (fallback.py)
         webchat = Blueprint("navigator_webchat", __name__)
+        server_policy.apply(webchat)
 
         @webchat.listener("before_server_start")
         async def attach(app: Any, _loop: Any) -> None:
@@ -201,27 +265,59 @@ class WebChatInput(InputChannel):
         @webchat.route("/demo", methods=["GET"])
         async def demo(_: Request) -> HTTPResponse:
             page = static_text("demo.html").replace("{exit_url}", html.escape(exit_url(), quote=True))
-            return response.html(page, headers={**PRIVATE_HEADERS, "Content-Security-Policy": DEMO_POLICY})
+            policy = demo_policy(self.origins)
+            return response.html(page, headers={**PRIVATE_HEADERS, "Content-Security-Policy": policy})
 
         @webchat.route("/demo.css", methods=["GET"])
         async def demo_css(_: Request) -> HTTPResponse:
             return response.text(static_text("demo.css"), content_type="text/css; charset=utf-8",
                                  headers=PRIVATE_HEADERS)
 
+        @webchat.middleware("request")
+        async def refuse_other_sites(request: Request) -> Optional[HTTPResponse]:
+            if request.path.endswith("/socket") and not origin_allowed(request.headers.get("origin"), request.host,
+                                                                       self.origins):
+                return response.text("Forbidden: this site may not open the chat", status=403)
+            return None
+
         @webchat.websocket("/socket")
-        async def socket(_: Request, ws: Any) -> None:
+        async def socket(request: Request, ws: Any) -> None:
+            address = client_address(request)
+            if not await self._may_connect(ws, address):
+                return
             session = None
             try:
                 session = await self._greet(ws)
                 if session:
-                    await self._converse(ws, session, on_new_message)
+                    await self._converse(ws, session, address, on_new_message)
             except ConnectionClosed:
                 pass
             finally:
                 if session:
                     self.sockets.discard(session, ws)
+                if address is not None:
+                    self.open_sockets[address] -= 1
+                    if self.open_sockets[address] <= 0:
+                        del self.open_sockets[address]
 
         return webchat
+
+    async def _may_connect(self, ws: Any, address: Optional[Text]) -> bool:
+        """Count the connection against its address, or say the kind words and close it."""
+        if address is None:
+            return True
+        decision = self.connection_limits.check(address=address)
+        if decision.allowed and self.open_sockets[address] < self.sockets_per_address:
+            self.open_sockets[address] += 1
+            return True
+        if decision.allowed or decision.first_refusal:  # said once, not at every reconnection
+            await ws.send(json.dumps({"type": "bot", **bot_message(await self._limited_words()), "note": True}))
+        await ws.close(code=TRY_AGAIN_LATER, reason="too many connections; try again in a minute")
+        return False
+
+    async def _limited_words(self) -> Dict[Text, Any]:
+        """The kind `utter_rate_limited`, in the default variation: a refusal reads no conversation."""
+        return await self.words.response(LIMITED_RESPONSE)
 
     async def _greet(self, ws: Any) -> Optional[Text]:
         """Read the hello, join (or start) the session, and send what the widget has not seen."""
@@ -248,7 +344,8 @@ class WebChatInput(InputChannel):
             self.sockets.add(session, ws)
         return session
 
-    async def _converse(self, ws: Any, session: Text, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def _converse(self, ws: Any, session: Text, address: Optional[Text],
+                        on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         while True:
             frame = _frame(await ws.recv())
             kind = frame.get("type")
@@ -263,6 +360,10 @@ class WebChatInput(InputChannel):
                 continue
             message_id = str(frame.get("id") or "")[:64]
             if not self._first_time(session, message_id):
+                await ws.send(json.dumps({"type": "done", "id": message_id}))
+                continue
+            if not self.limits.check(sender=session, address=address).allowed:
+                await WebChatOutput(self.sockets).send_note(session, await self._limited_words())
                 await ws.send(json.dumps({"type": "done", "id": message_id}))
                 continue
             turn = self._run_in_background(self._turn(session, frame["text"], on_new_message))
@@ -285,10 +386,13 @@ class WebChatInput(InputChannel):
         output = WebChatOutput(self.sockets)
         try:
             await on_new_message(user_message(text, output, session, CHANNEL))
+            if is_too_long(text):
+                conversation = await self.words.conversation(session)
+                await output.send_note(session, await self.words.response(LONG_MESSAGE_RESPONSE, conversation))
         except Exception:
             logger.exception("a web chat turn failed")
             conversation = await self.words.conversation(session)
-            await output.send_response(session, await self.words.response(ERROR_REPLY, conversation))
+            await output.send_note(session, await self.words.response(ERROR_REPLY, conversation))
 
     async def _end(self, session: Text, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         """Quick exit: the conversation is reset, as an SMS "EXIT" resets it."""

@@ -237,3 +237,58 @@ def test_logs_hold_no_phone_number_and_no_message_text(channel_stack, twilio):
     replies(twilio, phone, 1)
     log = channel_stack.log.read_text(errors="replace")
     assert "codeword" not in log and phone not in log and phone[2:] not in log
+
+
+def stored_rows(stack, conversation_id: str) -> Dict[str, int]:
+    """How many rows of each store still name the conversation."""
+    counts = {}
+    for url, table, column in ((stack.env["TRACKER_STORE_URL"], "events", "sender_id"),
+                               (stack.env["DATABASE_URL"], "handoff", "conversation_id"),
+                               (stack.env["DATABASE_URL"], "sms_contact", "conversation_id"),
+                               (stack.env["DATABASE_URL"], "sms_outbox", "conversation_id")):
+        with db.make_engine(url).connect() as connection:
+            counts[table] = connection.exec_driver_sql(
+                f"SELECT COUNT(*) FROM {table} WHERE {column} = ?", (conversation_id,)).scalar()
+    return counts
+
+
+def test_delete_then_yes_erases_the_conversation_and_the_number(channel_stack, twilio):
+    phone = new_phone()
+    text(channel_stack, phone, "I want to talk to a person")  # a handoff for an advocate
+    replies(twilio, phone, 1)
+    conversation = conversation_of(channel_stack, phone)
+    assert wait_until(lambda: stored_rows(channel_stack, conversation)["handoff"] == 1, 10)
+    text(channel_stack, phone, "Delete")
+    assert replies(twilio, phone, 2)[-1] == RESPONSES["utter_sms_delete_confirm"]
+    text(channel_stack, phone, "YES")
+    assert replies(twilio, phone, 3)[-1] == RESPONSES["utter_sms_deleted"]
+    assert wait_until(lambda: not any(stored_rows(channel_stack, conversation).values()), 10), \
+        stored_rows(channel_stack, conversation)
+    text(channel_stack, phone, "hi")  # the line does not know them any more: a new conversation
+    replies(twilio, phone, 4)
+    assert conversation_of(channel_stack, phone) != conversation
+
+
+def test_anything_but_yes_keeps_the_conversation_and_is_answered(channel_stack, twilio):
+    phone = new_phone()
+    text(channel_stack, phone, "I need a shelter in Boise")
+    replies(twilio, phone, 1)
+    conversation = conversation_of(channel_stack, phone)
+    text(channel_stack, phone, "DELETE")
+    assert replies(twilio, phone, 2)[-1] == RESPONSES["utter_sms_delete_confirm"]
+    text(channel_stack, phone, "I need legal help in Omaha, NE")
+    assert "Old Market Survivor Law" in replies(twilio, phone, 3)[-1]
+    text(channel_stack, phone, "yes")  # no DELETE pending now: just a word to the assistant
+    assert replies(twilio, phone, 4)[-1] != RESPONSES["utter_sms_deleted"]
+    assert conversation_of(channel_stack, phone) == conversation
+    assert stored_rows(channel_stack, conversation)["events"] > 0
+
+
+def test_a_reply_waits_out_a_twilio_outage_and_then_arrives(channel_stack, twilio):
+    phone = new_phone()
+    twilio.fail_next(*[503] * 5)  # every quick retry of the reply fails: Twilio is down
+    text(channel_stack, phone, "I need legal help in Omaha, NE")
+    assert nothing_more_sent(twilio, phone, 0)
+    assert wait_until(lambda: stored_rows(channel_stack, conversation_of(channel_stack, phone))["sms_outbox"] == 1, 15)
+    assert "Old Market Survivor Law" in replies(twilio, phone, 1, timeout=40)[0]  # the outbox's retry, 15 s on
+    assert stored_rows(channel_stack, conversation_of(channel_stack, phone))["sms_outbox"] == 0

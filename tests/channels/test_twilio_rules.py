@@ -1,5 +1,7 @@
 """What the SMS line makes of a text before the assistant sees it: opt-out keywords (as Twilio's
 Advanced Opt-Out reads them), EXIT, HELP, a picture, and which options a number picks from."""
+import datetime as dt
+
 import pytest
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
@@ -46,3 +48,17 @@ def test_a_number_picks_from_the_last_message_only_if_it_offered_options():
 def test_the_form_twilio_posts_is_read_with_care():
     incoming = IncomingSms.from_form({"From": "+15550105002", "Body": "hi", "NumMedia": "x", "OptOutType": "stop"})
     assert incoming == IncomingSms("+15550105002", "hi", 0, "STOP")
+
+
+def test_delete_asks_first_and_only_yes_soon_after_erases():
+    from bot.channels.sms_store import Texter, utcnow
+    from bot.channels.twilio import delete_pending
+
+    assert what_to_do(sms("Delete."), False) == "delete"
+    assert what_to_do(sms("delete my number please"), False) == "turn"  # a keyword is the whole text
+    assert what_to_do(sms("yes"), False, delete_pending=True) == "erase"
+    assert what_to_do(sms("yes please"), False, delete_pending=True) == "turn"  # anything else keeps it
+    assert what_to_do(sms("STOP"), False, delete_pending=True) == "stop"
+    asked = Texter("sms-1", "+15550105003", False, utcnow())
+    assert delete_pending(asked) and not delete_pending(Texter("sms-1", "+15550105003", False))
+    assert not delete_pending(asked, now=asked.delete_requested_at + dt.timedelta(minutes=11))

@@ -95,7 +95,8 @@
   input.id = "nvc-input";
   input.type = "text";
   input.autocomplete = "off";
-  input.maxLength = 1000;
+  input.maxLength = 4000; /* the server reads 1,600 characters and says so when there were more;
+                             a frame always stays under its 32 KiB limit */
   input.setAttribute("enterkeyhint", "send");
   var sendButton = element("button", "nvc-send", WORDS.send);
   sendButton.type = "submit";
@@ -218,7 +219,9 @@
       });
     } else if (frame.type === "bot") {
       showMessage("bot", frame.text, frame.buttons);
-      botSeen += 1;
+      if (!frame.note) { /* a note (slow down, an error) is not in the transcript */
+        botSeen += 1;
+      }
     } else if (frame.type === "done") {
       delete waiting[frame.id];
     }

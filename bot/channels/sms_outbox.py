@@ -1,0 +1,132 @@
+"""Replies that survive a Twilio outage: sent at once when Twilio takes them, otherwise kept in
+the outbox (`sms_outbox` in `DATABASE_URL`, bodies encrypted, addressed by conversation id, never
+by number) and retried from a background task of the Rasa server.
+
+Only failures that waiting can fix are kept: no answer, a timeout, HTTP 429 or 5xx (after the
+quick retries of `send_sms`). A refusal that retrying cannot fix (a 4xx such as 21610, the
+texter opted out at Twilio) drops the reply. A texter's replies go out in order: while one of
+theirs waits, later ones wait behind it. Retries back off from 15 s to 2 minutes and stop after
+4 hours, when the words would be stale. The rows outlive a restart; several Rasa servers can
+share the outbox (each reply is leased by the one sending it). Neither numbers nor text are logged.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import Optional, Sequence, Text
+
+from bot.channels import sms_store
+from bot.channels.twilio_rest import (UNSUBSCRIBED_RECIPIENT, TwilioNotConfigured, TwilioSendError, TwilioSettings,
+                                     send_sms)
+
+logger = logging.getLogger(__name__)
+
+FIRST_RETRY_S = 15.0
+MAX_RETRY_S = 120.0
+GIVE_UP_AFTER = dt.timedelta(hours=4)
+LEASE = dt.timedelta(seconds=60)  # longer than one attempt (REQUEST_TIMEOUT_S) takes
+IDLE_CHECK_S = 15.0  # how often an idle sender looks for replies another server queued
+
+
+def retry_after_s(failures: int) -> float:
+    """Seconds before the next try of a reply that failed `failures` times: 15, 30, 60, 120, 120..."""
+    return min(FIRST_RETRY_S * 2 ** max(failures - 1, 0), MAX_RETRY_S)
+
+
+class SmsOutbox:
+    """Sends a conversation's SMS replies, keeping what Twilio cannot take now for later."""
+
+    def __init__(self, engine=None, settings: Optional[TwilioSettings] = None):
+        self.engine, self.settings = engine, settings
+        self._wake: Optional[asyncio.Event] = None
+
+    async def send(self, conversation_id: Text, phone: Text, parts: Sequence[Text], may_wait: bool = True) -> bool:
+        """Send `parts` in order; True when all went out now. With `may_wait`, what Twilio cannot
+        take now is kept for the background sender (and so is everything behind a waiting reply)."""
+        if may_wait and await asyncio.to_thread(sms_store.has_queued, conversation_id, self.engine):
+            await self._keep(conversation_id, parts, sms_store.utcnow())  # behind the waiting ones
+            return False
+        for index, part in enumerate(parts):
+            try:
+                await send_sms(phone, part, self.settings)
+            except TwilioSendError as error:
+                if may_wait and error.retryable:
+                    logger.warning("Twilio cannot take an SMS reply now (%s); kept to retry", error)
+                    await self._keep(conversation_id, parts[index:], _later(1))
+                    return False
+                await self._refused(conversation_id, error)
+                return False
+        return True
+
+    async def _keep(self, conversation_id: Text, parts: Sequence[Text], first_attempt_at: dt.datetime) -> None:
+        await asyncio.to_thread(sms_store.queue_replies, conversation_id, parts, first_attempt_at, self.engine)
+        if self._wake is not None:
+            self._wake.set()
+
+    async def _refused(self, conversation_id: Text, error: TwilioSendError) -> None:
+        if error.code == UNSUBSCRIBED_RECIPIENT:  # Twilio holds a STOP we did not see
+            await asyncio.to_thread(sms_store.set_opted_out, conversation_id, True, self.engine)
+            await asyncio.to_thread(sms_store.drop_queued, conversation_id, self.engine)
+        logger.error("an SMS reply was not sent: %s", error)
+
+    async def run(self) -> None:
+        """The background sender: sends waiting replies when their time comes, until cancelled."""
+        self._wake = asyncio.Event()
+        while True:
+            try:
+                await self.send_due()
+                pause = await self._seconds_to_next()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database may be away for a moment; never stop the sender
+                logger.exception("the SMS outbox could not be read; trying again soon")
+                pause = FIRST_RETRY_S
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=pause)
+            except asyncio.TimeoutError:
+                pass
+
+    async def _seconds_to_next(self) -> float:
+        due = await asyncio.to_thread(sms_store.next_due_at, self.engine)
+        if due is None:
+            return IDLE_CHECK_S
+        return min(max((due - sms_store.utcnow()).total_seconds(), 0.05), IDLE_CHECK_S)
+
+    async def send_due(self) -> int:
+        """Try every reply whose time has come, oldest first per texter; answers how many went."""
+        delivered = 0
+        while True:
+            due = await asyncio.to_thread(sms_store.claim_due_replies, sms_store.utcnow(), LEASE, 50, self.engine)
+            if not due:
+                return delivered
+            for reply in due:
+                delivered += await self._try(reply)
+
+    async def _try(self, reply: sms_store.QueuedSms) -> int:
+        texter = await asyncio.to_thread(sms_store.texter_for_conversation, reply.conversation_id, self.engine)
+        if texter is None or texter.opted_out:  # erased, purged, or said STOP meanwhile
+            await asyncio.to_thread(sms_store.drop_queued, reply.conversation_id, self.engine)
+            return 0
+        try:
+            await send_sms(texter.phone, reply.body, self.settings, attempts=1)
+        except (TwilioSendError, TwilioNotConfigured) as error:
+            if isinstance(error, TwilioSendError) and not error.retryable:
+                await self._refused(reply.conversation_id, error)
+                await asyncio.to_thread(sms_store.sent, reply.id, self.engine)  # dropped: it can never go
+                return 0
+            if sms_store.utcnow() - reply.created_at > GIVE_UP_AFTER:
+                dropped = await asyncio.to_thread(sms_store.drop_queued, reply.conversation_id, self.engine)
+                logger.error("Twilio took no SMS reply for %s; %d replies to one texter dropped",
+                             GIVE_UP_AFTER, dropped)
+                return 0
+            retries = reply.attempts + 1  # and one failure before it was kept
+            await asyncio.to_thread(sms_store.retry_later, reply.id, retries, _later(retries + 1), self.engine)
+            return 0
+        await asyncio.to_thread(sms_store.sent, reply.id, self.engine)
+        return 1
+
+
+def _later(failures: int) -> dt.datetime:
+    return sms_store.utcnow() + dt.timedelta(seconds=retry_after_s(failures))

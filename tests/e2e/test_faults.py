@@ -1,0 +1,201 @@
+"""Faults a survivor must not feel: a restart of every process loses no conversation and no
+handoff; with the action server stopped the next message still gets 911 and the 24/7 lines (and
+an emergency its handoff); a directory that cannot be read answers with the lines too; the
+console's /healthz says 503 while its database is unreachable."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import sqlalchemy as sa
+import yaml
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions.find_help import ActionAnswerHours, ActionFindHelp
+from navigator import db
+from navigator.build import model_path
+from navigator.config import ROOT
+from tests.bot.conftest import make_tracker
+from tests.channels.tcp_proxy import DroppableNetwork
+from tests.helpers import Stack, free_port, http, wait_until
+
+SAMPLE_DIRECTORY = ROOT.parent / "shared" / "eval" / "sample" / "directory_hsds3"
+DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
+LINES = ("911", "1-800-799-7233", "1-888-373-7888")
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+UNREACHABLE_DB = "postgresql://nobody@127.0.0.1:1/unreachable"  # refused at once
+
+
+def sender() -> str:
+    return f"faults-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    if not model_path().exists():
+        pytest.fail("no trained model: run `make setup` first")
+    if not SAMPLE_DIRECTORY.exists():
+        pytest.skip("../shared/eval/sample is not here")
+    stack = Stack(tmp_path_factory.mktemp("faults"))
+    stack.start()
+    try:
+        imported = stack.cli("import-hsds", str(SAMPLE_DIRECTORY))
+        assert imported.returncode == 0, imported.stderr
+        created = stack.cli("tokens", "create", "faults")
+        assert created.returncode == 0, created.stderr
+        stack.token = created.stdout.strip().splitlines()[-1]
+        yield stack
+    finally:
+        stack.stop()
+
+
+def open_handoff_of(stack, conversation: str):
+    found = [h for h in stack.handoffs() if h["conversation_id"] == conversation]
+    return found[0] if found else None
+
+
+@pytest.mark.e2e
+def test_restarting_every_process_loses_no_conversation_and_no_handoff(stack):
+    searching, handed_off = sender(), sender()
+    assert "ZIP" in stack.say(searching, "i need a shelter")  # the bot asks where
+    stack.say(handed_off, "i want to talk to a person")
+    assert wait_until(lambda: open_handoff_of(stack, handed_off), 5, interval=0.2)
+
+    assert stack.stop() == 0  # SIGTERM, as an operator or a reboot stops it
+    stack.start()  # the same databases
+
+    handoff = open_handoff_of(stack, handed_off)
+    assert handoff and (handoff["priority"], handoff["status"], handoff["channel"]) == ("request", "open", "rest")
+    reply = stack.say(searching, "Boise")  # answers the question asked before the restart
+    assert "Foothills Quiet House" in reply and "What kind of help" not in reply
+
+
+def serve_children(stack):
+    """(pid, command line) of the processes `navigator serve` started (its process group)."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == stack.process.pid:
+            continue
+        try:
+            if os.getpgid(int(entry.name)) == stack.process.pid:
+                children.append((int(entry.name), (entry / "cmdline").read_bytes().split(b"\0")))
+        except (OSError, ProcessLookupError):
+            pass
+    return children
+
+
+def action_server(stack):
+    """The action server's pid, command and environment, read from /proc to start it again alike."""
+    (pid, command), = [(pid, cmd) for pid, cmd in serve_children(stack) if b"run" in cmd and b"actions" in cmd]
+    environ = dict(line.split(b"=", 1) for line in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0") if b"=" in line)
+    return pid, [part.decode() for part in command if part], {k.decode(): v.decode() for k, v in environ.items()}
+
+
+@pytest.mark.e2e
+def test_with_the_action_server_stopped_the_survivor_still_gets_911_and_the_24_7_lines(stack):
+    """`navigator serve` stops every process when one dies (by design), so the supervisor is
+    paused while its action server is down: Rasa keeps running, as it does when the processes run
+    apart (scale-out) or in the moments before the supervisor reacts."""
+    pid, command, environ = action_server(stack)
+    actions_url = f"http://127.0.0.1:{stack.ports['ACTION_PORT']}/health"
+    os.kill(stack.process.pid, signal.SIGSTOP)
+    restarted = None
+    try:
+        os.kill(pid, signal.SIGTERM)
+        assert wait_until(lambda: not _answers(actions_url), 30, interval=0.2)
+
+        conversation = sender()
+        reply = stack.say(conversation, "i need a shelter in Boise")
+        assert all(line in reply for line in LINES) and "Foothills" not in reply
+        emergency = sender()
+        reply = stack.say(emergency, "he has a gun and he's here")
+        assert "911" in reply
+        handoff = open_handoff_of(stack, emergency)
+        assert handoff and handoff["priority"] == "emergency"
+        status, kept = http("GET", f"{stack.rasa}/conversations/{emergency}/tracker?token={stack.rasa_api_token}")
+        assert status == 200 and "911" in [e for e in kept["events"] if e["event"] == "bot"][-1]["text"]
+        assert "he has a gun" not in stack.log.read_text(errors="replace")
+
+        # The action server back: the same conversation goes on with results.
+        with open(stack.log, "ab") as log:
+            restarted = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT)
+        assert wait_until(lambda: _answers(actions_url), 120, interval=0.5, process=restarted)
+        assert "Foothills Quiet House" in stack.say(conversation, "i need a shelter in Boise")
+    finally:
+        os.kill(stack.process.pid, signal.SIGCONT)  # it sees its action server gone and stops the rest
+        if restarted is not None:
+            restarted.terminate()
+            restarted.wait(30)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return http("GET", url, timeout=2)[0] == 200
+    except OSError:
+        return False
+
+
+# --- The directory and the console's database unreachable -------------------------------------
+
+def run(action, tracker):
+    dispatcher = CollectingDispatcher()
+    events = action.run(dispatcher, tracker, DOMAIN)
+    return [m.get("response") for m in dispatcher.messages], events
+
+
+def test_an_unreachable_directory_answers_with_the_24_7_lines(monkeypatch, caplog):
+    monkeypatch.setenv("DATABASE_URL", UNREACHABLE_DB)
+    search = make_tracker({"service_kind": "shelter", "place": "Boise, ID"}, "shelter in boise", "need_shelter",
+                          [{"entity": "place", "value": "Boise, ID", "start": 11, "end": 16}])
+    hours = make_tracker({"service_kind": "shelter", "place": "Boise, ID", "page_start": 0}, "what are the hours",
+                         "ask_hours")
+    for tracker in (search, hours):
+        said, events = run(ActionFindHelp() if tracker is search else ActionAnswerHours(), tracker)
+        assert said == ["utter_service_trouble"]
+        assert not [e for e in events if e["name"] in ("service_kind", "place")]  # both kept for a retry
+    text = DOMAIN["responses"]["utter_service_trouble"][0]["text"]
+    assert all(line in text for line in LINES + ("988",))
+    logged = [r.getMessage() for r in caplog.records if r.name == "bot.actions.find_help"]
+    assert logged and all(m == "the directory could not be read: OperationalError" for m in logged)
+
+
+@pytest.fixture
+def postgres_url():
+    name = f"navigator_faults_{uuid.uuid4().hex[:8]}"
+    try:
+        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:  # no PostgreSQL on this machine
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run this test: PostgreSQL unreachable ({type(error).__name__})")
+        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_ADMIN_URL}")
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    db.create_schema(db.make_engine(url))
+    yield url
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_console_healthz_is_503_while_its_database_is_unreachable(postgres_url, tmp_path):
+    from tests.console.conftest import ConsoleProcess
+
+    network = DroppableNetwork(5432)
+    through_network = postgres_url.replace("127.0.0.1:5432", f"127.0.0.1:{network.port}")
+    console = ConsoleProcess(tmp_path, SimpleNamespace(port=free_port()), DATABASE_URL=through_network)
+    try:
+        assert http("GET", console.base + "/healthz")[0] == 200
+        network.drop()
+        status, body = http("GET", console.base + "/healthz", timeout=30)
+        assert status == 503 and body["status"] == "unavailable"
+        network.restore()
+        assert wait_until(lambda: http("GET", console.base + "/healthz", timeout=5)[0] == 200, 30)
+    finally:
+        console.stop()
+        network.close()
