@@ -68,6 +68,14 @@ class Lifecycle:
         await self._db(lambda s: audit.record(s, advocate, "claimed", handoff_id))
         return handoff
 
+    async def take_over(self, handoff_id: int, advocate: str) -> None:
+        """Take a handoff over from the advocate who holds it (the audit log's earlier "Claimed"
+        entry names them)."""
+        def record(session):
+            handoffs.take_over_handoff(session, handoff_id, advocate)
+            audit.record(session, advocate, "taken_over", handoff_id)
+        await self._db(record)
+
     async def reply(self, handoff_id: int, advocate: str, text: str) -> None:
         text = (text or "").strip()
         if not text:

@@ -22,6 +22,7 @@ blueprint = Blueprint("pages")
 
 DONE = {
     "claimed": "You have this conversation now. The bot is paused: only you answer.",
+    "taken_over": "You have this conversation now. The other advocate can no longer reply.",
     "replied": "Sent.",
     "handed_back": "The bot has the conversation again and told the survivor so.",
     "closed": "Closed.",
@@ -121,7 +122,7 @@ async def _step(request: Request, handoff_id: int, done: str, step) -> HTTPRespo
     except RasaUnavailable:
         return await handoff_page(request, handoff_id, status=502, draft=draft,
                                   error="The assistant could not be reached, so nothing was done. Try again.")
-    anchor = "#reply" if done in ("claimed", "replied") else ""
+    anchor = "#reply" if done in ("claimed", "taken_over", "replied") else ""
     return redirect(f"/handoffs/{handoff_id}?done={done}{anchor}", status=303)
 
 
@@ -130,6 +131,13 @@ async def _step(request: Request, handoff_id: int, done: str, step) -> HTTPRespo
 async def claim(request: Request, handoff_id: int) -> HTTPResponse:
     return await _step(request, handoff_id, "claimed",
                        lambda: request.app.ctx.lifecycle.claim(handoff_id, request.ctx.advocate.name))
+
+
+@blueprint.post("/handoffs/<handoff_id:int>/takeover")
+@signed_in(on_csrf_failure=_refused)
+async def take_over(request: Request, handoff_id: int) -> HTTPResponse:
+    return await _step(request, handoff_id, "taken_over",
+                       lambda: request.app.ctx.lifecycle.take_over(handoff_id, request.ctx.advocate.name))
 
 
 @blueprint.post("/handoffs/<handoff_id:int>/reply")

@@ -21,6 +21,7 @@ ACTIONS = {
     "signed_out": "Signed out",
     "viewed": "Opened the conversation",
     "claimed": "Claimed",
+    "taken_over": "Took over",
     "replied": "Replied",
     "handed_back": "Handed back to the bot",
     "closed": "Closed",

@@ -6,6 +6,9 @@ and how it ended, never the survivor's words (those stay in Rasa's tracker store
 
     open --claim--> claimed --hand back--> handed_back --close--> closed
       \\_____________________close (nobody needed to take it)________/
+      \\_____________________the survivor says no advocate (declined)__/
+
+Another advocate may take over a claimed handoff (the holder's shift ended); the bot stays paused.
 
 State changes are single conditional UPDATEs, so two advocates can never both claim one handoff
 and a notice to an unclaimed survivor goes out once, whichever console process sends it.
@@ -27,6 +30,7 @@ STATUSES = ("open", "claimed", "handed_back", "closed")
 # new handoff: the bot is in charge again and the queue must show it.
 LIVE_STATUSES = ("open", "claimed")
 ACTIVE_STATUSES = ("open", "claimed", "handed_back")  # not yet closed
+SURVIVOR = "(survivor)"  # closed_by of a handoff the survivor declined
 OUTCOMES = {
     "connected": "Connected to services",
     "safety_plan": "Made a safety plan",
@@ -180,6 +184,38 @@ def release_claim(session: Session, handoff_id: int, advocate: str) -> None:
                               Handoff.claimed_by == advocate)
         .values(status="open", claimed_by=None, claimed_at=None)
         .execution_options(synchronize_session=False))
+
+
+def take_over_handoff(session: Session, handoff_id: int, advocate: str) -> str:
+    """Give a handoff another advocate holds to `advocate` (the holder's shift ended, they are
+    away); the conversation stays paused. Returns who held it before."""
+    handoff = _fresh(session, handoff_id)
+    previous = handoff.claimed_by
+    if handoff.status != "claimed":
+        raise _refused(session, handoff_id, "take over")
+    if previous == advocate:
+        raise HandoffStateError(f"You already have handoff {handoff_id}.")
+    done = session.execute(
+        update(Handoff).where(Handoff.id == handoff_id, Handoff.status == "claimed",
+                              Handoff.claimed_by == previous)
+        .values(claimed_by=advocate, claimed_at=utcnow())
+        .execution_options(synchronize_session=False))
+    if done.rowcount != 1:  # handed back, closed or taken by a third advocate meanwhile
+        raise _refused(session, handoff_id, "take over")
+    return previous
+
+
+def declined_by_survivor(session: Session, conversation_id: str) -> Optional[Handoff]:
+    """The survivor said they want no advocate: close their handoff still waiting in the queue
+    (outcome `declined`), so nobody writes to them uninvited. A handoff an advocate already holds
+    is left alone: the survivor's words go to that advocate, who decides."""
+    waiting = session.execute(
+        select(Handoff).where(Handoff.conversation_id == conversation_id, Handoff.status == "open")
+    ).scalars().all()
+    for handoff in waiting:
+        handoff.status, handoff.closed_at = "closed", utcnow()
+        handoff.closed_by, handoff.outcome = SURVIVOR, "declined"
+    return waiting[-1] if waiting else None
 
 
 def held_by(session: Session, handoff_id: int, advocate: str, action: str) -> Handoff:

@@ -48,6 +48,28 @@ def test_danger_hears_911(directory_db, domain, tracker_factory):
     assert "911" in domain["responses"][said[0]][0]["text"]
 
 
+def test_an_emergency_that_also_asks_for_shelter_gets_911_first_then_shelters(directory_db, domain, tracker_factory):
+    # "i need a shelter in boise he is hitting me": the safety component kept the kind it asked for.
+    entities = danger("danger") + [{"entity": "service_kind", "value": "shelter", "start": 0, "end": 5},
+                                   {"entity": "place", "value": "Boise, ID", "start": 0, "end": 5}]
+    tracker = tracker_factory(text="i need a shelter in boise he is hitting me", intent="emergency", entities=entities)
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionEmergency().run(dispatcher, tracker, domain))
+    said = [m.get("response") or m.get("text") for m in dispatcher.messages]
+    assert said[:2] == ["utter_emergency_danger", "utter_emergency_can_say_no"]
+    assert "shelter near Boise, ID" in said[2]  # the first result, under its header
+    with db.session_scope() as session:
+        assert [h.priority for h in list_handoffs(session, "open")] == ["emergency"]
+
+
+def test_an_emergency_that_asks_for_help_without_a_place_says_a_town_will_bring_it(directory_db, domain,
+                                                                                   tracker_factory):
+    entities = danger("danger") + [{"entity": "service_kind", "value": "legal", "start": 0, "end": 5}]
+    said = run(ActionEmergency(), tracker_factory(text="they took my papers and make me work", intent="emergency",
+                                                  entities=entities), domain)
+    assert said == ["utter_emergency_danger", "utter_emergency_can_say_no", "utter_emergency_place_later"]
+
+
 def test_a_request_for_a_person_then_an_emergency_is_one_emergency_handoff(directory_db, domain, tracker_factory):
     run(ActionHumanHandoff(), tracker_factory(text="talk to a person", intent="human_request", sender_id="c2"), domain)
     with db.session_scope() as session:
@@ -110,3 +132,25 @@ def test_a_twilio_outage_does_not_hold_back_911(directory_db, domain, tracker_fa
     assert said[0] == "utter_emergency_danger"
     with db.session_scope() as session:
         assert [h.priority for h in list_handoffs(session, "open")] == ["emergency"]
+
+
+def test_no_to_an_advocate_takes_the_waiting_handoff_out_of_the_queue(directory_db, domain, tracker_factory):
+    from bot.actions.find_help import ActionRouteYesNo
+    from navigator.handoffs import claim_handoff
+
+    run(ActionEmergency(), tracker_factory(text="he is outside", intent="emergency", entities=danger("danger"),
+                                           sender_id="says-no"), domain)
+    run(ActionEmergency(), tracker_factory(text="he is outside", intent="emergency", entities=danger("danger"),
+                                           sender_id="held"), domain)
+    with db.session_scope() as session:
+        held = next(h for h in list_handoffs(session, "open") if h.conversation_id == "held")
+        claim_handoff(session, held.id, "maria")
+
+    for sender in ("says-no", "held"):
+        dispatcher = CollectingDispatcher()
+        ActionRouteYesNo().run(dispatcher, tracker_factory({"awaiting": "advocate"}, "no", "deny", sender_id=sender),
+                               domain)
+        assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_declined"]
+    with db.session_scope() as session:
+        rows = {h.conversation_id: (h.status, h.outcome) for h in list_handoffs(session)}
+    assert rows == {"says-no": ("closed", "declined"), "held": ("claimed", None)}

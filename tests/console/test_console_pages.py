@@ -360,3 +360,33 @@ def test_the_audit_page_shows_who_did_what(maria, console):
 def test_an_unknown_handoff_is_a_clear_404(maria):
     status, page = maria.get("/handoffs/987654")
     assert status == 404 and "no handoff 987654" in page
+
+
+def test_another_advocate_can_take_over_a_claimed_handoff_and_the_first_can_no_longer_reply(maria, console, rasa):
+    handoff_id, _ = new_handoff(console)
+    maria.get(f"/handoffs/{handoff_id}")
+    assert maria.post(f"/handoffs/{handoff_id}/claim")[0] == 303
+    rasa.take_calls()
+
+    jun = Browser(console.base)
+    jun.sign_in("jun")
+    status, page = jun.get(f"/handoffs/{handoff_id}")
+    assert status == 200 and "Take over from maria" in page
+    status, _ = jun.post(f"/handoffs/{handoff_id}/takeover")
+    assert status == 303 and jun.headers["Location"] == f"/handoffs/{handoff_id}?done=taken_over#reply"
+    row = handoff_row(console, handoff_id)
+    assert (row.status, row.claimed_by) == ("claimed", "jun")
+    assert rasa.take_calls() == []  # still paused: nothing to tell Rasa
+    assert ("jun", "taken_over", None) in audit_rows(console, handoff_id)
+
+    status, page = maria.post(f"/handoffs/{handoff_id}/reply", {"text": "hello"})
+    assert status == 409 and "held by jun" in html.unescape(page)
+    assert jun.post(f"/handoffs/{handoff_id}/takeover")[0] == 409  # already theirs
+
+
+def test_a_handoff_nobody_holds_cannot_be_taken_over(maria, console):
+    handoff_id, _ = new_handoff(console)
+    maria.get(f"/handoffs/{handoff_id}")
+    status, page = maria.post(f"/handoffs/{handoff_id}/takeover")
+    assert status == 409 and "must be claimed" in html.unescape(page)
+    assert handoff_row(console, handoff_id).status == "open"
