@@ -79,7 +79,7 @@ def ensure_safety_model() -> None:
     stamp = BUILD_DIR / "safety_model.stamp"
     value = fingerprint(("bot/components/safety_data", "bot/components/safety_model.py",
                          "bot/components/safety.py", "bot/components/safety_lexicon.yml",
-                         "bot/nlp/sentence_encoder.py", "bot/data/nlu.yml"))
+                         "bot/nlp/sentence_encoder.py", "bot/data"))
     if _stamp_ok(stamp, value, safety_model.MODEL_PATH):
         return
     _step("training the emergency classifier", safety_model.build)

@@ -16,7 +16,7 @@ from pathlib import Path
 from navigator.config import BUILD_DIR
 
 CACHE_PATH = BUILD_DIR / "gazetteer.json"
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 
 STATES = {
     "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
@@ -59,6 +59,20 @@ ALIASES = {
 }
 
 _ABBREVIATIONS = {"st": "saint", "ste": "sainte", "ft": "fort", "mt": "mount", "pt": "point"}
+# USPS abbreviations in `zipcodes`' city names ("Shelter Is", "Palm Spgs"), spelled out so the
+# towns are found by their real names, and "the shelter is full" names no town.
+_USPS_WORDS = {"is": "Island", "spgs": "Springs", "spg": "Spring", "hts": "Heights", "hgts": "Heights",
+               "twp": "Township", "vlg": "Village", "bch": "Beach", "ctr": "Center", "pk": "Park",
+               "vly": "Valley", "hls": "Hills", "hl": "Hill", "jct": "Junction", "sta": "Station",
+               "fls": "Falls", "mtn": "Mountain", "cty": "City", "cy": "City", "mls": "Mills", "lk": "Lake",
+               "lks": "Lakes", "crk": "Creek", "hbr": "Harbor", "lndg": "Landing", "shrs": "Shores",
+               "gdns": "Gardens", "xing": "Crossing", "grv": "Grove", "brg": "Bridge", "cors": "Corners"}
+
+
+def spelled_out(city: str) -> str:
+    """A `zipcodes` city name with USPS abbreviations after its first word spelled out."""
+    words = city.split()
+    return " ".join(words[:1] + [_USPS_WORDS.get(w.lower().rstrip("."), w) for w in words[1:]])
 
 
 def name_key(name: str) -> str:
@@ -163,11 +177,13 @@ def compile_gazetteer() -> dict:
         if not z["lat"] or z["state"] not in STATES:
             continue
         lat, lon = round(float(z["lat"]), 4), round(float(z["long"]), 4)
-        zips[z["zip_code"]] = [lat, lon, z["city"], z["state"], z["timezone"] or None]
+        zips[z["zip_code"]] = [lat, lon, spelled_out(z["city"].title() if z["city"].isupper() else z["city"]),
+                               z["state"], z["timezone"] or None]
         for city in [z["city"], *z.get("acceptable_cities", [])]:
+            city = spelled_out(city.title() if city.isupper() else city)
             ckey = f"{name_key(city)}|{z['state']}"
             zip_points.setdefault(ckey, []).append((lat, lon))
-            zip_names.setdefault(ckey, city.title() if city.isupper() else city)
+            zip_names.setdefault(ckey, city)
             zip_tz.setdefault(ckey, z["timezone"])
 
     cities: dict[str, list] = {}

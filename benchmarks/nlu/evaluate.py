@@ -4,8 +4,9 @@ Runs the trained model over the held-out set (benchmarks/nlu/heldout.yml: messag
 from bot/data, with typos, slang and half sentences, labelled with intent and place) and reports:
 
 - intent accuracy;
-- kind accuracy: of the messages asking for a kind of help, the share whose kind is right (the
-  kind follows from the need_* intent), and how many other messages were wrongly given a kind;
+- kind accuracy: of the messages asking for a kind of help, the share answered with the right kind
+  (the kind follows from the need_* intent; a message also taken for an emergency is answered with
+  the kind the safety component kept), and how many other messages were wrongly given a kind;
 - place accuracy: the share of all messages whose place (resolved as the bot resolves it, or
   none) is the labelled one, with recall and precision;
 - both right: requests with a kind and a place that would get the right search at once.
@@ -17,9 +18,9 @@ bare "hey", "68102") are counted, and the figures are also given without them.
 
     python benchmarks/nlu/evaluate.py [--model models/x.tar.gz] [--heldout FILE] [--cv results/nlu-cv]
 
-Exits 1 when the classifiers' kind accuracy (before the safety component's override) or the
-place accuracy is below its target (--min-kind, --min-place: 0.95); the end-to-end kind accuracy
-is printed beside it.
+Exits 1 when the kind accuracy (end to end, as the bot answers) or the place accuracy is below
+its target (--min-kind, --min-place: 0.95); the classifiers' figures before the safety
+component's override are printed beside them.
 """
 from __future__ import annotations
 
@@ -113,6 +114,16 @@ def intent_before_safety(parsed: Dict[str, Any]) -> Optional[str]:
     return intent
 
 
+def kind_served(intent: Optional[str], parsed: Dict[str, Any]) -> Optional[str]:
+    """The kind of help the bot answers a message with: its need_* intent's, or, for a message
+    the safety component took for an emergency, the kind it kept (`service_kind` entity), which
+    the emergency answer serves after the 911 / 988 lines (bot/actions/handoff.py)."""
+    if intent == "emergency":
+        return next((e.get("value") for e in parsed.get("entities") or []
+                     if e.get("entity") == "service_kind"), None)
+    return KINDS.get(intent)
+
+
 def score(messages: List[Dict[str, Any]], predictions: List[Dict[str, Any]],
           without_safety: bool = False) -> Dict[str, Any]:
     rows = []
@@ -122,7 +133,7 @@ def score(messages: List[Dict[str, Any]], predictions: List[Dict[str, Any]],
             intent = intent_before_safety(p)
         place = resolved_place(p.get("entities") or [])
         rows.append({"text": m["text"], "intent": m["intent"], "got_intent": intent, "kind": m["kind"],
-                     "got_kind": KINDS.get(intent), "place": m["place"], "got_place": place})
+                     "got_kind": kind_served(intent, p), "place": m["place"], "got_place": place})
 
     def share(hits, total):
         return round(hits / total, 4) if total else None
@@ -257,16 +268,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                   "errors": r["all"]["errors"]} for r in results],
         "cross_validation": cv}, indent=2))
     print(f"figures written to {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
-    # The targets hold the intent classifiers and the place recogniser (this benchmark's subject);
-    # end-to-end kind accuracy also depends on the emergency component, reported but not gated.
+    # The targets hold what the survivor gets: the kind the bot answers with (after the safety
+    # component) and the place it searches.
     below = [f"{name} ({r['file']})" for r in results
-             for name, value, floor in (("kind", r["before_safety_override"]["kind_accuracy"], args.min_kind),
+             for name, value, floor in (("kind", r["all"]["kind_accuracy"], args.min_kind),
                                         ("place", r["all"]["place_accuracy"], args.min_place))
              if value is None or value < floor]
-    end_to_end = [r["file"] for r in results if (r["all"]["kind_accuracy"] or 0) < args.min_kind]
-    if end_to_end:
-        print(f"note: with the safety component's overrides, kind accuracy is below {args.min_kind:.0%} on "
-              f"{', '.join(end_to_end)} (messages taken for emergencies)", file=sys.stderr)
     if below:
         print(f"below target: {', '.join(below)}", file=sys.stderr)
         return 1

@@ -44,6 +44,8 @@ EVERYDAY_WORDS = {
     "carmel", "midland", "richmond", "rochester", "temple", "ventura", "vista", "beach",
 }
 MIN_POPULATION_WITHOUT_CONTEXT = 10_000
+# Prepositions too loose to make an everyday word a town ("sleeping from couch to couch", "at home").
+LOOSE_PREPOSITIONS = {"from", "by", "at"}
 _STATE_AFTER = re.compile(r"^\s*,?\s*([A-Za-z][A-Za-z .]*)")
 
 
@@ -164,9 +166,10 @@ def _used_as_place(doc, ent) -> bool:
     if len(ent) > 1 and not all(t.is_stop for t in ent):
         return True
     previous = doc[ent.start - 1].lower_ if ent.start > 0 else ""
-    if previous in PLACE_PREPOSITIONS:
-        return True
     key = name_key(ent.text)
+    everyday = key in EVERYDAY_WORDS or key in common_words()
+    if previous in PLACE_PREPOSITIONS and not (everyday and previous in LOOSE_PREPOSITIONS):
+        return True  # "in hope", "near mobile"; but "from couch to couch", "at home" stay words
     other_words = [t for t in doc if not (ent.start <= t.i < ent.end) and not t.is_punct]
     if all(is_place_filler(t) for t in other_words) and key not in common_words():
         return True  # the message is little more than the place, e.g. an answer to "where?"

@@ -5,6 +5,11 @@ component runs after the intent classifiers and overrides their verdict with `em
 curated lexicon (`safety_lexicon.yml`, reviewed as data) finds danger, self-harm or a medical
 emergency. It also adds a `danger_type` entity (self_harm / danger / medical) that decides whether
 the survivor hears 988 or 911 first.
+
+A message can be both an emergency and a request ("i cant go home hes there", "shelter in denver,
+he is hitting me"). When the classifiers were confident it asked for a kind of help, that kind is
+kept as a `service_kind` entity, so the emergency answer comes with the help asked for (CONTRACT:
+a safety note may come with results, never instead of them).
 """
 from __future__ import annotations
 
@@ -31,6 +36,11 @@ from bot.components.safety_model import DEFAULT_THRESHOLD
 LEXICON_PATH = Path(__file__).with_name("safety_lexicon.yml")
 EMERGENCY_INTENT = "emergency"
 DANGER_ENTITY = "danger_type"
+KIND_ENTITY = "service_kind"
+KIND_INTENTS = {"need_shelter": "shelter", "need_mental_health": "mental_health",
+                "need_substance_use": "substance_use", "need_legal": "legal"}
+# How sure the intent classifiers must have been of a kind of help for an emergency to keep it.
+MIN_KIND_CONFIDENCE = 0.6
 CATEGORIES = ("self_harm", "danger", "medical")  # order = precedence when several match
 # Texting shorthand and contractions that spaCy's norms leave alone.
 _NORMS = {"'s": "is", "’s": "is", "s": "is", "im": "i am", "m": "am", "r": "are", "u": "you", "ur": "your",
@@ -236,9 +246,23 @@ class SafetySignalClassifier(GraphComponent):
             if signal is None and intent != EMERGENCY_INTENT:
                 continue
             category = signal.category if signal else "danger"
+            entities = [self._entity(DANGER_ENTITY, category, text)]
+            kind = requested_kind(message.get(INTENT) or {})
+            if kind:
+                entities.append(self._entity(KIND_ENTITY, kind, text))
             if signal:
                 set_intent(message, EMERGENCY_INTENT)
-            entity = {"entity": DANGER_ENTITY, "value": category, "start": 0, "end": len(text),
-                      "confidence": 1.0, "extractor": self.__class__.__name__}
-            message.set(ENTITIES, message.get(ENTITIES, []) + [entity], add_to_output=True)
+            message.set(ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True)
         return messages
+
+    def _entity(self, name: Text, value: Text, text: Text) -> Dict[Text, Any]:
+        return {"entity": name, "value": value, "start": 0, "end": len(text), "confidence": 1.0,
+                "extractor": self.__class__.__name__}
+
+
+def requested_kind(intent: Dict[Text, Any]) -> Optional[Text]:
+    """The kind of help the intent classifiers were confident a message asks for, or None."""
+    kind = KIND_INTENTS.get(intent.get(INTENT_NAME_KEY) or "")
+    if kind and float(intent.get("confidence") or 0.0) >= MIN_KIND_CONFIDENCE:
+        return kind
+    return None

@@ -6,7 +6,7 @@ lexicon's guards first), plus a sentence embedding (`bot.nlp.sentence_encoder`, 
 in NumPy) so that meaning, not only spelling, carries over to words nobody wrote down. Trained at
 set-up (seconds; scikit-learn, which Rasa already ships) from the labelled messages in
 `safety_data/` — written for the project by people who never saw the lexicon — plus the ordinary
-conversation examples of the NLU training data (`bot/data/nlu.yml`), and saved to
+conversation examples of the NLU training data (`bot/data/nlu*.yml`), and saved to
 `build/safety_model.joblib`. Two models: is this an emergency at all, and if so which first
 number (self_harm -> 988; danger, medical -> 911).
 """
@@ -49,23 +49,22 @@ def training_files() -> List[Path]:
     return sorted(DATA_DIR.glob("*.yml"))
 
 
-NLU_DATA = DATA_DIR.parents[1] / "data" / "nlu.yml"
+NLU_DATA_DIR = DATA_DIR.parents[1] / "data"
 _ANNOTATION = re.compile(r"\[([^\]]*)\](\{[^}]*\}|\([^)]*\))")
 
 
-def conversation_examples(path: Path = NLU_DATA) -> List[LabelledMessage]:
+def conversation_examples(data_dir: Path = NLU_DATA_DIR) -> List[LabelledMessage]:
     """The NLU training examples of every intent but `emergency`, as ordinary messages: the short
     replies of a conversation ("more", "skip", a town's name) must never read as an emergency."""
-    if not path.exists():
-        return []
     messages = []
-    for block in (yaml.safe_load(path.read_text()) or {}).get("nlu") or []:
-        if not block.get("intent") or block["intent"] == "emergency":
-            continue
-        for line in (block.get("examples") or "").splitlines():
-            text = _ANNOTATION.sub(r"\1", line.strip().lstrip("-").strip())
-            if text:
-                messages.append(LabelledMessage(text, None))
+    for path in sorted(data_dir.glob("nlu*.yml")):
+        for block in (yaml.safe_load(path.read_text()) or {}).get("nlu") or []:
+            if not block.get("intent") or block["intent"] == "emergency":
+                continue
+            for line in (block.get("examples") or "").splitlines():
+                text = _ANNOTATION.sub(r"\1", line.strip().lstrip("-").strip())
+                if text:
+                    messages.append(LabelledMessage(text, None))
     return messages
 
 

@@ -52,3 +52,24 @@ def test_danger_told_as_history_escalates_when_it_is_happening_now_too():
 def test_lexicon_has_every_category_and_compiles():
     lexicon = load_lexicon()
     assert all(lexicon.categories[c] for c in ("self_harm", "danger", "medical"))
+
+
+def _message(text, intent, confidence):
+    from rasa.shared.nlu.training_data.message import Message
+
+    message = Message(data={"text": text})
+    message.set("intent", {"name": intent, "confidence": confidence})
+    message.set("intent_ranking", [{"name": intent, "confidence": confidence}])
+    return message
+
+
+def test_an_emergency_keeps_the_kind_of_help_the_classifiers_were_sure_it_asks_for():
+    from bot.components.safety import SafetySignalClassifier
+
+    component = SafetySignalClassifier()
+    sure, unsure = component.process([_message("i need a shelter, he is choking me", "need_shelter", 0.9),
+                                      _message("he is choking me", "need_shelter", 0.3)])
+    assert sure.get("intent")["name"] == unsure.get("intent")["name"] == "emergency"
+    assert {(e["entity"], e["value"]) for e in sure.get("entities")} == {("danger_type", "danger"),
+                                                                          ("service_kind", "shelter")}
+    assert [e["entity"] for e in unsure.get("entities")] == ["danger_type"]
