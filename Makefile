@@ -8,7 +8,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 # Rasa must never send telemetry or crash reports (they could carry survivor data) anywhere.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: setup run test test-unit test-e2e validate test-stories eval lock clean
+.PHONY: setup run test test-unit test-e2e validate test-stories eval fuzz load lock clean
 
 setup: $(INSTALLED)
 	@$(PY) -m navigator.build
@@ -50,6 +50,18 @@ eval: setup
 	$(RASA) test nlu --nlu bot/data --config config.yml --cross-validation --folds 3 --out results/nlu-cv
 	$(PY) benchmarks/nlu/evaluate.py --cv results/nlu-cv
 	$(PY) -m benchmarks.safety.evaluate   # emergency detection (docs/safety-detection.md)
+
+# Coverage-guided fuzzing of the place parser and the HSDS importer (benchmarks/fuzz/README.md):
+# FUZZ_SECONDS (default 300) per harness. Not part of `make test` (tests/property/ is).
+FUZZ_HARNESSES := places cells files writer
+fuzz: setup
+	@for h in $(FUZZ_HARNESSES); do \
+	  echo "fuzz: $$h"; $(PY) benchmarks/fuzz/fuzz_$$h.py -max_total_time=$${FUZZ_SECONDS:-300} || exit 1; \
+	done
+
+# Concurrent conversations through the REST channel: p50/p95 per turn (benchmarks/load/README.md).
+load: setup
+	$(PY) -m benchmarks.load.run
 
 # Re-pin every dependency from requirements.in (then commit requirements.lock).
 lock:

@@ -126,7 +126,12 @@ def read_datapackage(folder: Path) -> tuple[dict, list[PackageResource]]:
         for p in raw_paths:
             if not isinstance(p, str) or "://" in p:
                 raise HsdsImportError(f"{path}: resource {res['name']!r} is not a local file ({p!r})")
-            full = (folder / p).resolve()
+            try:
+                full = (folder / p).resolve()
+                full.is_file()  # a name no file system takes (a NUL byte, too long) fails here, not later
+            except (OSError, RuntimeError, ValueError) as e:  # RuntimeError: a symlink loop
+                raise HsdsImportError(f"{path}: resource {res['name']!r} has a path that cannot be a file here "
+                                      f"({p[:80]!r}: {e})") from None
             if root not in full.parents:
                 raise HsdsImportError(f"{path}: resource {res['name']!r} points outside the folder ({p})")
             paths.append(full)

@@ -291,7 +291,7 @@ class DirectoryWriter:
             return None
         try:
             value = float(text.replace(",", "."))
-            if not math.isfinite(value):
+            if not math.isfinite(value) or (kind is int and abs(value) >= 2**31):  # an Integer column's range
                 raise ValueError
             return int(round(value)) if kind is int else value
         except ValueError:

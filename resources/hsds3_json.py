@@ -156,10 +156,18 @@ def read(path: Path, encoding: str = "utf-8") -> DirectoryRecords:
             raise HsdsImportError(f"{file.name}: byte {e.start} is not valid {encoding} text") from None
         except json.JSONDecodeError as e:
             raise HsdsImportError(f"{file.name} line {e.lineno}: not valid JSON ({e.msg})") from None
+        except (ValueError, RecursionError) as e:  # a number of over 4,300 digits; nesting too deep to parse
+            raise HsdsImportError(f"{file.name}: not usable JSON "
+                                  f"({'nested too deeply' if isinstance(e, RecursionError) else e})") from None
+        except LookupError:
+            raise HsdsImportError(f"unknown encoding {encoding!r}") from None
         except OSError as e:
             raise HsdsImportError(f"cannot read {file}: {e.strerror or e}") from None
         flattener = _Flattener(b, file.name)
-        flattener.document(doc, _hint(file))
+        try:
+            flattener.document(doc, _hint(file))
+        except RecursionError:
+            raise HsdsImportError(f"{file.name}: not usable JSON (nested too deeply)") from None
         if not flattener.found:
             b.notes.append(f"{file.name}: no directory records in it")
     records = b.build()

@@ -34,7 +34,7 @@ def weekday_code(value: str | None) -> str | None:
     if not value:
         return None
     text = value.strip().lower().rstrip(".")
-    if text.isdigit():
+    if text.isdecimal():  # not isdigit(): "²" is a digit that int() refuses
         n = int(text)
         return WEEKDAYS[(n - 1) % 7] if 0 <= n <= 7 else None
     return _WEEKDAY_NAMES.get(text) or (text.upper() if text.upper() in WEEKDAYS else None)

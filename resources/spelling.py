@@ -87,6 +87,8 @@ class SpellingIndex:
                 self._add(key.replace(" ", ""), name, "city", population)
         for name in STATES.values():
             self._add(name_key(name).replace(" ", ""), name, "state", 0)
+        self.longest = max([len(t) for t in self.targets]
+                           + [len(t) for towns in self.by_state.values() for t, _name, _pop in towns])
 
     def _add(self, squashed: str, name: str, kind: str, population: int) -> None:
         if squashed in self.targets:
@@ -100,7 +102,9 @@ class SpellingIndex:
     def closest(self, text: str, state: str | None = None) -> Spelling | None:
         squashed = name_key(text).replace(" ", "")
         limit = max_spelling_edits(squashed)
-        if not limit:
+        if not limit or len(squashed) > self.longest + limit:
+            # Longer than every name by more than the slips allowed, so it can be none of them; and
+            # a long text's deletion variants would cost minutes and gigabytes (a pasted paragraph).
             return None
         if state:
             candidates = [(target, name, "city", population)
