@@ -77,6 +77,10 @@ def conversation_of(stack, phone: str) -> str:
     return sms_store.texter_for_phone(phone, db.make_engine(stack.env["DATABASE_URL"])).conversation_id
 
 
+def opted_out(stack, phone: str) -> bool:
+    return sms_store.texter_for_phone(phone, db.make_engine(stack.env["DATABASE_URL"])).opted_out
+
+
 def rasa_api(stack, method: str, path: str, body=None):
     separator = "&" if "?" in path else "?"
     return http(method, f"{stack.rasa}{path}{separator}token={stack.rasa_api_token}", body)
@@ -149,6 +153,8 @@ def test_after_stop_nothing_is_sent_until_start(channel_stack, twilio):
     conversation = conversation_of(channel_stack, phone)
     assert text(channel_stack, phone, "STOP")[0] == 200
     text(channel_stack, phone, "I need legal help in Omaha, NE")
+    # Texts are handled after the webhook answers: the advocate speaks once STOP is on record.
+    assert wait_until(lambda: opted_out(channel_stack, phone), 10, interval=0.2)
     advocate_says(channel_stack, conversation, "Hi, this is an advocate. Are you safe to text?")
     assert nothing_more_sent(twilio, phone, 1)  # Twilio confirms STOP itself; then silence
     text(channel_stack, phone, "start")
