@@ -57,6 +57,11 @@ def child_environment() -> dict[str, str]:
         env[name] = str(config.port(name))
     env["SANIC_HOST"] = "127.0.0.1"  # the action server listens on loopback only
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # numpy's BLAS otherwise spins a thread per core for the small matrix products of each
+    # message: twice the CPU for the same latency, taken from the other processes
+    # (benchmarks/load/README.md). An operator's own setting wins.
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    env.setdefault("OMP_NUM_THREADS", "1")
     env["RASA_TELEMETRY_ENABLED"] = "false"  # no telemetry or crash reports leave the machine
     env["RASA_API_TOKEN"] = rasa_api_token()
     env["PYTHONUNBUFFERED"] = "1"
@@ -131,8 +136,10 @@ class Supervisor:
 def serve_command(args: argparse.Namespace) -> int:
     from navigator.build import model_path
     from navigator.production import exit_if_unsafe
+    from navigator.retention import DailyPurge, retention_days
 
     exit_if_unsafe("navigator serve")  # NAVIGATOR_ENV=production: every secret configured, or stop here
+    days = retention_days()  # a wrong RETENTION_DAYS stops here, before anything starts
     model = model_path()
     if not model.exists():
         print(f"navigator serve: no trained model at {model}; run `make setup` first", file=sys.stderr)
@@ -162,6 +169,8 @@ def serve_command(args: argparse.Namespace) -> int:
             time.sleep(0.5)
         if not stop_requested:
             print_urls(env, time.monotonic() - started)
+            if days is not None:
+                DailyPurge(days).start()
         while not stop_requested:
             if supervisor.dead():
                 print(f"navigator serve: {', '.join(supervisor.dead())} stopped; stopping the rest", file=sys.stderr)

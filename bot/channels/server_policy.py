@@ -1,6 +1,7 @@
-"""How much the Rasa server takes in, the security headers on everything it answers (Rasa's own
+"""How much the Rasa server takes in, how fast it checks the action server's answers
+(bot/action_answer_check.py), the security headers on everything it answers (Rasa's own
 pages and HTTP API included), and its production-mode start-up check (navigator.production), set
-by our channels as Rasa registers them, so that no Rasa code changes.
+by our channels as Rasa registers them, so that no Rasa file changes.
 
 - Request bodies of at most 64 KiB and WebSocket frames of at most 32 KiB: a survivor's message
   is a few kB at most (incoming.MAX_TEXT_CHARS), and a huge body is refused (413, or a closed
@@ -16,6 +17,7 @@ from typing import Any
 
 from sanic import Blueprint
 
+from bot import action_answer_check
 from navigator.production import exit_if_unsafe
 
 REQUEST_MAX_BYTES = 64 * 1024
@@ -29,6 +31,7 @@ def apply(blueprint: Blueprint) -> None:
     many channels ask). In the main process, before Sanic builds its protocol from the config.
     A Rasa server started alone in production mode stops here if a secret is missing."""
     exit_if_unsafe("rasa server")
+    action_answer_check.install()
 
     @blueprint.listener("main_process_start")
     async def limit_and_protect(app: Any, _loop: Any) -> None:
