@@ -5,6 +5,10 @@ them (handoffs, the audit trail, alerts, idempotency records of the channels) li
 `DATABASE_URL`. A purge removes conversations whose last activity is older than the cut-off and
 every record of them, in both stores.
 
+While the navigator runs (`navigator serve`), `DailyPurge` applies the default retention:
+conversations idle for more than `RETENTION_DAYS` days (default 30; "off" keeps them until an
+operator purges) are purged at start-up and then once a day, so nobody has to remember a cron job.
+
 `erase_conversation` deletes one conversation and every record of it the same way, at once: a
 texter's DELETE on the SMS line (bot/channels/twilio.py).
 
@@ -18,6 +22,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
+import sys
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -25,6 +32,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from navigator import config, db
+
+DEFAULT_RETENTION_DAYS = 30.0
+RETENTION_INTERVAL_S = 24 * 3600
 
 # Tables of DATABASE_URL that hold per-conversation records: (table, time column, conversation id
 # column or None). A table that does not exist (yet) in a database is skipped.
@@ -78,8 +88,9 @@ def purge(days: float, directory_engine: Engine | None = None, tracker_engine: E
         report.conversations = len(expired)
     report.records = _delete_records(directory_engine, expired, dt.datetime.utcfromtimestamp(cutoff))
 
+    deleted_any = report.tracker_events > 0 or any(report.records.values())
     for engine in _distinct(tracker_engine, directory_engine):
-        compact(engine)
+        compact(engine, vacuum=deleted_any)  # VACUUM holds every writer up: only when it clears something
     return report
 
 
@@ -98,6 +109,52 @@ def erase_conversation(conversation_id: str, directory_engine: Engine | None = N
     for engine in _distinct(tracker_engine, directory_engine):
         compact(engine, vacuum=False)
     return report
+
+
+def retention_days() -> float | None:
+    """Days a conversation is kept after its last message (`RETENTION_DAYS`, default 30), or None
+    when it is "off". A conversation in progress is never purged: 0 or less is refused."""
+    raw = os.environ.get("RETENTION_DAYS", "").strip().lower()
+    if not raw:
+        return DEFAULT_RETENTION_DAYS
+    if raw == "off":
+        return None
+    try:
+        days = float(raw)
+    except ValueError:
+        days = float("nan")
+    if not days > 0 or days == float("inf"):
+        raise SystemExit(f'RETENTION_DAYS must be a number of days above 0, or "off"; not {raw!r}')
+    return days
+
+
+class DailyPurge(threading.Thread):
+    """Purges what is older than `days` now and every `interval_s` seconds after, in the
+    background, until stopped. A failed purge (a database down) is reported and tried again at
+    the next interval; it never stops the navigator. It prints counts only, never content."""
+
+    def __init__(self, days: float, interval_s: float = RETENTION_INTERVAL_S,
+                 purge_once=None, out=sys.stderr) -> None:
+        super().__init__(name="navigator-daily-purge", daemon=True)
+        self.days, self.interval_s, self.out = days, interval_s, out
+        self.purge_once = purge_once or (lambda: purge(days))
+        self.stopped = threading.Event()
+        self.runs = 0
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                report = self.purge_once()
+                print(f"navigator serve: retention ({self.days:g} days): conversations deleted: "
+                      f"{report.conversations}", file=self.out, flush=True)
+            except Exception as error:  # noqa: BLE001 - reported, retried at the next interval
+                print(f"navigator serve: retention: the purge failed ({type(error).__name__}); it runs again "
+                      f"in {self.interval_s / 3600:g} h", file=self.out, flush=True)
+            self.runs += 1
+            self.stopped.wait(self.interval_s)
+
+    def stop(self) -> None:
+        self.stopped.set()
 
 
 def _delete_events(connection, conversation_ids: list[str]) -> int:

@@ -1,7 +1,10 @@
 """`navigator purge`: conversations and their records go from every store, and the text is in
 no database file afterwards."""
 import asyncio
+import io
 import time
+
+import pytest
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import BotUttered, UserUttered
@@ -11,7 +14,8 @@ from navigator import db
 from navigator.cli import main
 from navigator.alerts import Alert
 from navigator.handoffs import list_handoffs, open_handoff
-from navigator.retention import purge
+from navigator.retention import DailyPurge, PurgeReport, purge, retention_days
+from tests.helpers import wait_until
 
 DAY = 86400
 
@@ -103,3 +107,54 @@ def test_purge_forgets_the_texters_number_with_the_conversation(tmp_path, monkey
 
     assert b"+15550104004" not in file_bytes(directory_path)
     assert sms_store.claim_message("SM-old-one", engine) is True  # its record went too
+
+
+def test_the_default_retention_is_30_days_can_be_set_or_turned_off_and_nonsense_is_refused(monkeypatch):
+    monkeypatch.delenv("RETENTION_DAYS", raising=False)
+    assert retention_days() == 30
+    for raw, days in (("7", 7), ("0.5", 0.5), (" OFF ", None)):
+        monkeypatch.setenv("RETENTION_DAYS", raw)
+        assert retention_days() == days
+    for raw in ("0", "-3", "thirty", "inf", "nan"):
+        monkeypatch.setenv("RETENTION_DAYS", raw)
+        with pytest.raises(SystemExit, match="RETENTION_DAYS"):
+            retention_days()
+
+
+def test_the_running_navigator_purges_at_start_and_again_each_interval(tmp_path, monkeypatch):
+    store, tracker_path, _ = stores(tmp_path, monkeypatch)
+    now = time.time()
+    save_conversation(store, "old-1", "zebra-secret-first", now - 31 * DAY)
+    save_conversation(store, "recent", "zebra-secret-recent", now - 2 * DAY)
+    out = io.StringIO()
+    daily = DailyPurge(30, interval_s=0.3, out=out)
+    daily.start()
+    try:
+        assert wait_until(lambda: daily.runs >= 1, 10)
+        assert asyncio.run(store.retrieve("old-1")) is None
+        save_conversation(store, "old-2", "zebra-secret-second", now - 45 * DAY)
+        assert wait_until(lambda: asyncio.run(store.retrieve("old-2")) is None, 10)
+    finally:
+        daily.stop()
+        daily.join(5)
+    assert asyncio.run(store.retrieve("recent")) is not None
+    assert b"zebra-secret-second" not in file_bytes(tracker_path)
+    assert "conversations deleted: 1" in out.getvalue() and "zebra" not in out.getvalue()
+
+
+def test_a_failed_daily_purge_is_reported_and_tried_again():
+    attempts = []
+
+    def purge_once():
+        attempts.append(time.monotonic())
+        if len(attempts) == 1:
+            raise OSError("database is down")
+        return PurgeReport(conversations=2)
+
+    out = io.StringIO()
+    daily = DailyPurge(30, interval_s=0.1, purge_once=purge_once, out=out)
+    daily.start()
+    assert wait_until(lambda: len(attempts) >= 2, 10)
+    daily.stop()
+    daily.join(5)
+    assert "the purge failed (OSError)" in out.getvalue() and "conversations deleted: 2" in out.getvalue()
