@@ -44,6 +44,8 @@ EVERYDAY_WORDS = {
     "carmel", "midland", "richmond", "rochester", "temple", "ventura", "vista", "beach",
 }
 MIN_POPULATION_WITHOUT_CONTEXT = 10_000
+# Words after which a capitalised two-letter code is a thing, not a state ("my ID", "an OR").
+DETERMINERS = {"my", "your", "his", "her", "their", "our", "its", "a", "an", "the", "no", "any", "this", "that"}
 # Prepositions too loose to make an everyday word a town ("sleeping from couch to couch", "at home").
 LOOSE_PREPOSITIONS = {"from", "by", "at"}
 _STATE_AFTER = re.compile(r"^\s*,?\s*([A-Za-z][A-Za-z .]*)")
@@ -113,7 +115,7 @@ def _resolve(doc, ents, index: int) -> Optional[Dict[Text, Any]]:
             value = town_value("la")
             return _entity(value, start, end) if value else None
         code = gazetteer().state_code(name)
-        usable = misspelt or len(ent.text) > 2 or ent.text.isupper()
+        usable = misspelt or len(ent.text) > 2 or (ent.text.isupper() and not _after_determiner(doc, ent))
         return _entity(gazetteer().state(code).label, start, end) if code and usable else None
     # CITY, perhaps followed by its state ("boise id", "Omaha, Nebraska", "omha nebrska").
     code = gazetteer().state_code(name)
@@ -159,6 +161,11 @@ def _state_after(doc, ents, index: int) -> Optional[Tuple[int, str]]:
             continue
         return offset, code
     return None
+
+
+def _after_determiner(doc, ent) -> bool:
+    """Whether a word like "my" or "the" comes right before: "still has my ID" is a card, not Idaho."""
+    return ent.start > 0 and doc[ent.start - 1].lower_ in DETERMINERS
 
 
 def _used_as_place(doc, ent) -> bool:

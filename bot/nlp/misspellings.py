@@ -119,7 +119,8 @@ def _guess(doc: Doc, start: int, end: int, owner: Dict[int, Span]) -> Optional[S
         spelling = closest_spelling(text)
         if spelling and len(text) < 6 and spelling.kind == "city" and spelling.population < BIG_CITY:
             spelling = None  # a short word sent alone ("helo", "hola") is rarely a small town
-    elif len(tokens) == 1 and (len(text) >= 6 or _last_word(doc, end)):
+    elif len(tokens) == 1 and (len(text) >= 6 or _last_word(doc, end)) or len(tokens) > 1 and _last_word(doc, end):
+        # one long word, or the message's last words ("...can it get cleared? las vagas"): a big city only
         spelling = closest_spelling(text)
         if spelling and (spelling.kind != "city" or spelling.population < BIG_CITY):
             spelling = None

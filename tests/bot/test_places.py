@@ -59,6 +59,7 @@ def test_recognises_places_in_common_forms(nlp, text, expected):
     ("therapy in pheonix", ["Phoenix, AZ"]),
     ("rehab near albequerque", ["Albuquerque, NM"]),
     ("i live in idahoe", ["Idaho"]),
+    ("can my record be cleared? las vagas", ["Las Vegas, NV"]),  # a big city's two words, last
 ])
 def test_recognises_common_misspellings(nlp, text, expected):
     assert places(nlp, text) == expected
@@ -147,3 +148,9 @@ def test_no_training_example_gets_a_place_it_does_not_name(nlp):
             if text[entity["start"]:entity["end"]].lower() in common_words():
                 wrong.append((intent, text, entity["value"]))
     assert wrong == []
+
+
+def test_a_capitalised_code_after_my_or_the_is_a_thing_not_a_state(nlp):
+    assert places(nlp, "my boss still has my ID, I live in Boise") == ["Boise, ID"]
+    assert places(nlp, "they took the ID cards") == []
+    assert places(nlp, "im in ID") == ["Idaho"]
