@@ -71,6 +71,7 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
 def create_schema(engine: Engine | None = None) -> None:
     """Create every table the navigator needs (idempotent)."""
     import bot.channels.sms_store  # noqa: F401
+    import bot.channels.twilio_erasure  # noqa: F401
     import console.sessions  # noqa: F401
     import navigator.alerts  # noqa: F401
     import navigator.advocates  # noqa: F401

@@ -46,6 +46,9 @@ CONVERSATION_RECORDS = (
     ("sms_handled_message", "received_at", None),  # hashes of Twilio MessageSids already handled
     ("sms_outbox", "created_at", "conversation_id"),  # replies waiting for Twilio (bot/channels/sms_outbox)
 )
+# Messages Twilio still holds (bot/channels/twilio_erasure): not deleted here but detached from
+# their conversation, which makes them the Twilio eraser's to delete at Twilio.
+TWILIO_MESSAGES = ("sms_twilio_message", "created_at", "conversation_id")
 # Records that only point at a handoff: deleted with it, even when they are newer than the cut-off.
 HANDOFF_RECORDS = (("alert", "handoff_id"), ("audit_log", "handoff_id"))
 
@@ -58,7 +61,8 @@ class PurgeReport:
 
     def lines(self) -> list[str]:
         out = [f"conversations deleted: {self.conversations} ({self.tracker_events} tracker events)"]
-        out += [f"{table} rows deleted: {count}" for table, count in self.records.items()]
+        out += [f"messages to delete at Twilio: {count}" if table == TWILIO_MESSAGES[0] else
+                f"{table} rows deleted: {count}" for table, count in self.records.items()]
         return out
 
 
@@ -175,6 +179,8 @@ def _delete_records(engine: Engine, conversation_ids: list[str],
     inspector = sa.inspect(engine)
     with engine.begin() as connection:
         _secure_delete_on(connection)
+        if inspector.has_table(TWILIO_MESSAGES[0]):
+            counts[TWILIO_MESSAGES[0]] = _hand_to_twilio_eraser(connection, conversation_ids, older_than)
         for table, time_column, id_column in CONVERSATION_RECORDS:
             if not inspector.has_table(table):
                 continue
@@ -194,6 +200,31 @@ def _delete_records(engine: Engine, conversation_ids: list[str],
                         f"DELETE FROM {table} WHERE {column} IS NOT NULL AND {column} NOT IN (SELECT id FROM handoff)"
                     )).rowcount
     return counts
+
+
+def _hand_to_twilio_eraser(connection, conversation_ids: list[str], older_than: dt.datetime | None) -> int:
+    """Detach the Twilio messages of these conversations (and, given `older_than`, every one from
+    before it) so that the eraser deletes them at Twilio; answers how many."""
+    table, time_column, id_column = TWILIO_MESSAGES
+    now = dt.datetime.utcnow()
+    due = now + dt.timedelta(seconds=_twilio_erase_delay_s())
+    values = {"now": now, "due": due}
+    handed = 0
+    assign = f"UPDATE {table} SET {id_column} = NULL, erase_requested_at = :now, erase_after = :due"
+    if older_than is not None:
+        handed += connection.execute(sa.text(f"{assign} WHERE {id_column} IS NOT NULL AND {time_column} <= :cutoff"),
+                                     {**values, "cutoff": older_than}).rowcount
+    for chunk in _chunks(conversation_ids):
+        handed += connection.execute(sa.text(f"{assign} WHERE {id_column} IN :ids").bindparams(
+            sa.bindparam("ids", expanding=True)), {**values, "ids": chunk}).rowcount
+    return handed
+
+
+def _twilio_erase_delay_s() -> float:
+    try:
+        return max(float(os.environ.get("TWILIO_ERASE_DELAY_S") or 60), 0.0)
+    except ValueError:
+        return 60.0
 
 
 def _distinct(*engines: Engine) -> list[Engine]:

@@ -8,6 +8,7 @@ texter opted out at Twilio) drops the reply. A texter's replies go out in order:
 theirs waits, later ones wait behind it. Retries back off from 15 s to 2 minutes and stop after
 4 hours, when the words would be stale. The rows outlive a restart; several Rasa servers can
 share the outbox (each reply is leased by the one sending it). Neither numbers nor text are logged.
+Each reply Twilio takes is noted for erasure at Twilio with its conversation (bot.channels.twilio_erasure).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import datetime as dt
 import logging
 from typing import Optional, Sequence, Text
 
-from bot.channels import sms_store
+from bot.channels import sms_store, twilio_erasure
 from bot.channels.twilio_rest import (UNSUBSCRIBED_RECIPIENT, TwilioNotConfigured, TwilioSendError, TwilioSettings,
                                      send_sms)
 
@@ -49,7 +50,7 @@ class SmsOutbox:
             return False
         for index, part in enumerate(parts):
             try:
-                await send_sms(phone, part, self.settings)
+                await self._remember(conversation_id, await send_sms(phone, part, self.settings))
             except TwilioSendError as error:
                 if may_wait and error.retryable:
                     logger.warning("Twilio cannot take an SMS reply now (%s); kept to retry", error)
@@ -63,6 +64,13 @@ class SmsOutbox:
         await asyncio.to_thread(sms_store.queue_replies, conversation_id, parts, first_attempt_at, self.engine)
         if self._wake is not None:
             self._wake.set()
+
+    async def _remember(self, conversation_id: Text, message_sid: Text) -> None:
+        """Note the sent reply's SID, so that erasing the conversation deletes it at Twilio too."""
+        try:
+            await asyncio.to_thread(twilio_erasure.remember, conversation_id, message_sid, self.engine)
+        except Exception:  # the reply went out; a database fault must not make it look unsent
+            logger.exception("could not note a sent SMS for later erasure at Twilio")
 
     async def _refused(self, conversation_id: Text, error: TwilioSendError) -> None:
         if error.code == UNSUBSCRIBED_RECIPIENT:  # Twilio holds a STOP we did not see
@@ -110,7 +118,8 @@ class SmsOutbox:
             await asyncio.to_thread(sms_store.drop_queued, reply.conversation_id, self.engine)
             return 0
         try:
-            await send_sms(texter.phone, reply.body, self.settings, attempts=1)
+            await self._remember(reply.conversation_id, await send_sms(texter.phone, reply.body, self.settings,
+                                                                       attempts=1))
         except (TwilioSendError, TwilioNotConfigured) as error:
             if isinstance(error, TwilioSendError) and not error.retryable:
                 await self._refused(reply.conversation_id, error)

@@ -11,7 +11,9 @@ This one
 - honours STOP / START / HELP as Twilio's Advanced Opt-Out does: nothing is sent after STOP;
 - ends the conversation on EXIT with a neutral reply; answers a picture without words kindly;
 - on DELETE asks for a YES, and YES within 10 minutes erases the conversation and every record
-  of it (navigator.retention), the texter's number included; anything else keeps it;
+  of it (navigator.retention), the texter's number included, and at Twilio too: every message's
+  SID is noted, and erased conversations' messages are deleted from Twilio's log
+  (twilio_erasure); anything else keeps it;
 - sends one turn's replies as one text, cut into messages of at most 1,600 characters, options
   numbered ("Reply 1 for ..."); a bare number answers with the option's payload. What Twilio
   cannot take during an outage waits in the outbox (sms_outbox), retried in the background.
@@ -35,10 +37,11 @@ from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot.channels import sms_store, sms_text
+from bot.channels import sms_store, sms_text, twilio_erasure
 from bot.channels.fallback import always_answered
 from bot.channels.incoming import exit_message, user_message
 from bot.channels.sms_outbox import SmsOutbox
+from bot.channels.twilio_erasure import TwilioEraser
 from bot.channels.words import Words
 from navigator import rate_limits
 from navigator.retention import erase_conversation
@@ -67,6 +70,7 @@ class IncomingSms:
     body: Text
     media_count: int
     opt_out_type: Text  # Advanced Opt-Out's OptOutType: STOP, START, HELP, or ""
+    message_sid: Text = ""
 
     @classmethod
     def from_form(cls, form: Any) -> "IncomingSms":
@@ -75,7 +79,7 @@ class IncomingSms:
         except ValueError:
             media_count = 0
         return cls(form.get("From") or "", form.get("Body") or "", media_count,
-                   (form.get("OptOutType") or "").upper())
+                   (form.get("OptOutType") or "").upper(), form.get("MessageSid") or form.get("SmsSid") or "")
 
 
 def what_to_do(sms: IncomingSms, opted_out: bool, delete_pending: bool = False) -> Text:
@@ -201,6 +205,8 @@ class TwilioSmsInput(InputChannel):
         self.texter_queues: Dict[Text, TexterQueue] = {}
         self.outbox = SmsOutbox()
         self.outbox_sender: Optional[asyncio.Task] = None
+        self.eraser = TwilioEraser()
+        self.eraser_task: Optional[asyncio.Task] = None
 
     def get_output_channel(self) -> OutputChannel:
         return TwilioSmsOutput(self.words, self.outbox)
@@ -219,13 +225,15 @@ class TwilioSmsInput(InputChannel):
         @twilio.listener("after_server_start")
         async def start_outbox(_app: Any, _loop: Any) -> None:
             self.outbox_sender = asyncio.ensure_future(self.outbox.run())
+            self.eraser_task = asyncio.ensure_future(self.eraser.run())
 
         @twilio.listener("before_server_stop")
         async def finish(_app: Any, _loop: Any) -> None:
             if self.running:
                 await asyncio.wait(set(self.running), timeout=STOP_GRACE_S)
-            if self.outbox_sender is not None:  # what still waits stays in the database
-                self.outbox_sender.cancel()
+            for task in (self.outbox_sender, self.eraser_task):  # what still waits stays in the database
+                if task is not None:
+                    task.cancel()
 
         @twilio.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -276,6 +284,10 @@ class TwilioSmsInput(InputChannel):
 
     async def _handle(self, sms: IncomingSms, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         texter = await asyncio.to_thread(sms_store.texter_for_phone, sms.phone)
+        try:  # Twilio keeps the text: noted, to delete it there when the conversation is erased
+            await asyncio.to_thread(twilio_erasure.remember, texter.conversation_id, sms.message_sid)
+        except Exception:
+            logger.exception("could not note an SMS for later erasure at Twilio")
         output = TwilioSmsOutput(self.words, self.outbox)
         action = what_to_do(sms, texter.opted_out, delete_pending(texter))
         logger.debug("SMS: %s", action)
@@ -286,6 +298,7 @@ class TwilioSmsInput(InputChannel):
                 await output.say(texter.conversation_id, ERASED_REPLY, may_wait=False)
             finally:  # erased even if Twilio cannot take the reply
                 await asyncio.to_thread(erase_conversation, texter.conversation_id)
+                self.eraser.wake()  # and at Twilio, from TWILIO_ERASE_DELAY_S on
                 logger.info("an SMS conversation was erased at the texter's request")
         elif action == "delete":
             await asyncio.to_thread(sms_store.set_delete_requested, texter.conversation_id, True)

@@ -1,5 +1,5 @@
 """Sending an SMS through Twilio's REST API (the Messages resource): the bot's replies and the
-advocates' alerts both go out through `send_sms`.
+advocates' alerts both go out through `send_sms`; `delete_message` erases one at Twilio.
 
 aiohttp, not the twilio client: the client blocks, and a slow Twilio would stall every
 conversation on the Rasa server's event loop. 429 and 5xx answers and dropped connections are
@@ -18,6 +18,7 @@ import os
 import random
 from dataclasses import dataclass
 from typing import Optional, Text
+from urllib.parse import quote
 
 import aiohttp
 
@@ -73,6 +74,9 @@ class TwilioSettings:
     def messages_url(self) -> Text:
         return f"{self.api_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
 
+    def message_url(self, message_sid: Text) -> Text:
+        return f"{self.api_url}/2010-04-01/Accounts/{self.account_sid}/Messages/{quote(message_sid, safe='')}.json"
+
 
 def retry_delay(attempt: int, retry_after: Optional[Text] = None) -> float:
     """Seconds to wait before attempt `attempt + 1`: Twilio's Retry-After if it gave one, else
@@ -125,3 +129,22 @@ async def send_sms(to: Text, body: Text, settings: Optional[TwilioSettings] = No
                                error.status or "nothing", delay, attempt + 1, attempts)
                 await asyncio.sleep(delay)
         raise error
+
+
+async def delete_message(message_sid: Text, settings: Optional[TwilioSettings] = None) -> bool:
+    """Ask Twilio to delete one message (its body, numbers and media) for good. True when it is
+    gone (deleted now, or already: 404); False when Twilio cannot now (20009: not finished with
+    it yet, 429, 5xx, no answer, or a refusal): the caller asks again later (bot.channels.twilio_erasure)."""
+    settings = settings or TwilioSettings.from_environment()
+    auth = aiohttp.BasicAuth(settings.account_sid, settings.auth_token)
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)) as http:
+            async with http.delete(settings.message_url(message_sid), auth=auth) as response:
+                if response.status in (200, 204, 404):
+                    return True
+                code = _json_object(await response.text()).get("code")
+                logger.debug("Twilio did not delete a message: HTTP %s, error %s", response.status, code)
+                return False
+    except (aiohttp.ClientError, asyncio.TimeoutError) as failure:
+        logger.debug("Twilio delete call failed: %s", type(failure).__name__)
+        return False

@@ -251,25 +251,31 @@ def stored_rows(stack, conversation_id: str) -> Dict[str, int]:
     for url, table, column in ((stack.env["TRACKER_STORE_URL"], "events", "sender_id"),
                                (stack.env["DATABASE_URL"], "handoff", "conversation_id"),
                                (stack.env["DATABASE_URL"], "sms_contact", "conversation_id"),
-                               (stack.env["DATABASE_URL"], "sms_outbox", "conversation_id")):
+                               (stack.env["DATABASE_URL"], "sms_outbox", "conversation_id"),
+                               (stack.env["DATABASE_URL"], "sms_twilio_message", "conversation_id")):
         with db.make_engine(url).connect() as connection:
             counts[table] = connection.exec_driver_sql(
                 f"SELECT COUNT(*) FROM {table} WHERE {column} = ?", (conversation_id,)).scalar()
     return counts
 
 
-def test_delete_then_yes_erases_the_conversation_and_the_number(channel_stack, twilio):
-    phone = new_phone()
-    text(channel_stack, phone, "I want to talk to a person")  # a handoff for an advocate
+def test_delete_then_yes_erases_the_conversation_and_the_number_here_and_at_twilio(channel_stack, twilio):
+    phone, texts = new_phone(), [f"SM{uuid.uuid4().hex}" for _ in range(3)]
+    text(channel_stack, phone, "I want to talk to a person", sid=texts[0])  # a handoff for an advocate
     replies(twilio, phone, 1)
     conversation = conversation_of(channel_stack, phone)
     assert wait_until(lambda: stored_rows(channel_stack, conversation)["handoff"] == 1, 10)
-    text(channel_stack, phone, "Delete")
+    text(channel_stack, phone, "Delete", sid=texts[1])
     assert replies(twilio, phone, 2)[-1] == RESPONSES["utter_sms_delete_confirm"]
-    text(channel_stack, phone, "YES")
+    text(channel_stack, phone, "YES", sid=texts[2])
     assert replies(twilio, phone, 3)[-1] == RESPONSES["utter_sms_deleted"]
     assert wait_until(lambda: not any(stored_rows(channel_stack, conversation).values()), 10), \
         stored_rows(channel_stack, conversation)
+    # Twilio's copies (its message log holds each text and number) are deleted too: the texter's
+    # three texts and the line's three replies, the last one included.
+    ours = set(texts) | {sms.sid for sms in twilio.to(phone)}
+    assert len(ours) == 6
+    assert wait_until(lambda: ours <= set(twilio.deleted), 20), ours - set(twilio.deleted)
     text(channel_stack, phone, "hi")  # the line does not know them any more: a new conversation
     replies(twilio, phone, 4)
     assert conversation_of(channel_stack, phone) != conversation

@@ -1,6 +1,8 @@
 """A local stand-in for Twilio's REST API (TWILIO_API_URL points at it): it records every message
 the navigator sends, checks the account and its credentials as Twilio does, and can be told to
-fail the next calls (429, 500) to exercise retries. It also serves a neutral page at /neutral,
+fail the next calls (429, 500) to exercise retries. It deletes messages as Twilio does (DELETE on
+a message: 204; 20009 while `busy_deletes` lasts, as Twilio answers before it has finished with
+a message) and records which. It also serves a neutral page at /neutral,
 where the web chat's quick exit goes in tests."""
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ class SentSms:
     sender: str
     body: str
     at: float
+    sid: str = ""
 
 
 @dataclass
@@ -36,6 +39,8 @@ class TwilioStandIn:
     attempts: int = 0
     failures: List[int] = field(default_factory=list)  # statuses to answer next, in order
     unsubscribed: set = field(default_factory=set)  # numbers that texted STOP, as Twilio knows them
+    deleted: List[str] = field(default_factory=list)  # SIDs of messages deleted through the API
+    busy_deletes: int = 0  # how many DELETE calls to answer with 20009 ("not complete yet") first
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -104,8 +109,29 @@ def _handler(standin: TwilioStandIn):
             if not form.get("Body") or len(form["Body"]) > 1600 or form.get("From") != NAVIGATOR_NUMBER:
                 return self._answer(400, {"code": 21617, "message": "bad message"})
             with standin.lock:
-                standin.sent.append(SentSms(form["To"], form["From"], form["Body"], time.monotonic()))
-                sid = f"SM{len(standin.sent):032d}"
+                sid = f"SM{len(standin.sent) + 1:032d}"
+                standin.sent.append(SentSms(form["To"], form["From"], form["Body"], time.monotonic(), sid))
             self._answer(201, {"sid": sid, "status": "queued", "to": form["To"], "body": form["Body"]})
+
+        def do_DELETE(self) -> None:
+            prefix = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/"
+            expected = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
+            if not (self.path.startswith(prefix) and self.path.endswith(".json")):
+                return self._answer(404, {"code": 20404, "message": "The requested resource was not found"})
+            if self.headers.get("Authorization") != expected:
+                return self._answer(401, {"code": 20003, "message": "Authenticate"})
+            sid = self.path[len(prefix):-len(".json")]
+            with standin.lock:
+                if standin.busy_deletes:
+                    standin.busy_deletes -= 1
+                    busy = True
+                else:
+                    busy = False
+                    standin.deleted.append(sid)
+            if busy:
+                return self._answer(409, {"code": 20009, "message": "Cannot delete this resource before it is complete"})
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
     return Handler

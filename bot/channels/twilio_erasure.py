@@ -1,0 +1,152 @@
+"""Erasing a conversation at Twilio too: Twilio keeps every message it carried, body and number,
+in the account's message log (400 days by default) until it is deleted through the API. A
+survivor's DELETE, or a purge, that left those copies would not be a real deletion.
+
+So the SMS line notes the MessageSid of every text a texter sent and every reply it sent them
+(`sms_twilio_message`, the SID sealed like the number, keyed by conversation id). When the
+conversation is erased or purged (navigator.retention), those rows lose their conversation id
+and become a to-do list: `TwilioEraser`, a background task of the Rasa server, asks Twilio to
+DELETE each message. Twilio refuses to delete a message it has not finished with (error 20009),
+so the first request waits TWILIO_ERASE_DELAY_S (default 60, set by navigator.retention) and refusals are retried with a
+growing pause (to at most 6 hours) for up to 15 days (Twilio's own longest wait); 404 means
+it is gone already. Once asked, Twilio deletes the record and its media for good.
+
+An agency that wants nothing kept at Twilio even for a conversation's life can also turn on
+Twilio's message redaction for the account (README, "Twilio").
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import List, Optional, Text, Tuple
+
+from sqlalchemy import Column, DateTime, Integer, String, Text as LongText, delete, select, update
+from sqlalchemy.engine import Engine
+
+from bot.channels.sms_store import seal, unseal, utcnow
+from bot.channels.twilio_rest import TwilioNotConfigured, TwilioSettings, delete_message
+from navigator.db import Base, session_scope
+
+logger = logging.getLogger(__name__)
+
+TABLE = "sms_twilio_message"
+MAX_RETRY_S = 6 * 3600.0
+GIVE_UP_AFTER = dt.timedelta(days=15)
+IDLE_CHECK_S = 15.0
+BATCH = 50
+
+
+class TwilioMessage(Base):
+    """A message Twilio carried for a texter. `conversation_id` None: erased here, to delete at Twilio."""
+
+    __tablename__ = TABLE
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(64), nullable=True, index=True)
+    sid_sealed = Column(LongText, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    erase_after = Column(DateTime, nullable=True, index=True)  # when to ask Twilio (again)
+    erase_requested_at = Column(DateTime, nullable=True)
+    attempts = Column(Integer, nullable=False, default=0)
+
+
+def remember(conversation_id: Text, message_sid: Text, engine: Optional[Engine] = None) -> None:
+    """Note a message Twilio carried for this conversation (to delete it there with the conversation)."""
+    if message_sid:
+        with session_scope(engine) as session:
+            session.add(TwilioMessage(conversation_id=conversation_id, sid_sealed=seal(message_sid), created_at=utcnow()))
+
+
+def retry_after_s(attempts: int) -> float:
+    """Pause after `attempts` refusals: 1, 2, 4 ... minutes, at most 6 hours."""
+    return min(60.0 * 2 ** max(attempts - 1, 0), MAX_RETRY_S)
+
+
+def due(now: dt.datetime, engine: Optional[Engine] = None) -> List[Tuple[int, Optional[Text], int, dt.datetime]]:
+    """(row id, SID or None when it cannot be unsealed, attempts, erase requested at) of messages to delete now."""
+    with session_scope(engine) as session:
+        rows = session.execute(select(TwilioMessage).where(TwilioMessage.conversation_id.is_(None),
+                                                           TwilioMessage.erase_after <= now)
+                               .order_by(TwilioMessage.erase_after).limit(BATCH)).scalars().all()
+        return [(row.id, unseal(row.sid_sealed), row.attempts, row.erase_requested_at or row.created_at)
+                for row in rows]
+
+
+def forget(row_id: int, engine: Optional[Engine] = None) -> None:
+    with session_scope(engine) as session:
+        session.execute(delete(TwilioMessage).where(TwilioMessage.id == row_id))
+
+
+def retry_later(row_id: int, attempts: int, engine: Optional[Engine] = None) -> None:
+    at = utcnow() + dt.timedelta(seconds=retry_after_s(attempts))
+    with session_scope(engine) as session:
+        session.execute(update(TwilioMessage).where(TwilioMessage.id == row_id).values(attempts=attempts, erase_after=at))
+
+
+def next_due_at(engine: Optional[Engine] = None) -> Optional[dt.datetime]:
+    from sqlalchemy import func
+
+    with session_scope(engine) as session:
+        return session.execute(select(func.min(TwilioMessage.erase_after))
+                               .where(TwilioMessage.conversation_id.is_(None))).scalar()
+
+
+class TwilioEraser:
+    """Deletes at Twilio the messages of erased conversations, in the background, until cancelled."""
+
+    def __init__(self, engine: Optional[Engine] = None, settings: Optional[TwilioSettings] = None):
+        self.engine, self.settings = engine, settings
+        self._wake: Optional[asyncio.Event] = None
+
+    def wake(self) -> None:
+        """A conversation was just erased: look now rather than at the next idle check."""
+        if self._wake is not None:
+            self._wake.set()
+
+    async def run(self) -> None:
+        self._wake = asyncio.Event()
+        while True:
+            try:
+                await self.erase_due()
+                pause = await self._seconds_to_next()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database may be away for a moment; never stop
+                logger.exception("the Twilio erasure list could not be read; trying again soon")
+                pause = IDLE_CHECK_S
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=pause)
+            except asyncio.TimeoutError:
+                pass
+
+    async def _seconds_to_next(self) -> float:
+        at = await asyncio.to_thread(next_due_at, self.engine)
+        if at is None:
+            return IDLE_CHECK_S
+        return min(max((at - utcnow()).total_seconds(), 0.05), IDLE_CHECK_S)
+
+    async def erase_due(self) -> int:
+        """Ask Twilio to delete every message whose time has come; answers how many are gone."""
+        gone = 0
+        for row_id, sid, attempts, requested_at in await asyncio.to_thread(due, utcnow(), self.engine):
+            if sid is None:  # sealed under another NAVIGATOR_SECRET_KEY: nothing can be asked
+                await asyncio.to_thread(forget, row_id, self.engine)
+                continue
+            try:
+                deleted = await delete_message(sid, self.settings)
+            except TwilioNotConfigured:
+                deleted = False
+            if deleted:
+                await asyncio.to_thread(forget, row_id, self.engine)
+                gone += 1
+            elif utcnow() - requested_at > GIVE_UP_AFTER:
+                await asyncio.to_thread(forget, row_id, self.engine)
+                logger.error("Twilio would not delete a message of an erased conversation for %s; given up",
+                             GIVE_UP_AFTER)
+            else:
+                await asyncio.to_thread(retry_later, row_id, attempts + 1, self.engine)
+        if gone:
+            logger.info("%d messages of erased conversations deleted at Twilio", gone)
+        return gone
