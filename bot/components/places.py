@@ -25,7 +25,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 # Importing bot.nlp.misspellings also registers the spaCy component that SpacyNLP's pipeline uses.
-from bot.nlp.misspellings import PLACE_PREPOSITIONS, common_words, is_place_filler
+from bot.nlp.misspellings import PLACE_PREPOSITIONS, WORDLIKE_STATE_CODES, common_words, is_place_filler
 from resources.gazetteer import gazetteer, name_key
 from resources.geocode import BIG_CITY, town, town_choices
 
@@ -44,6 +44,17 @@ EVERYDAY_WORDS = {
     "carmel", "midland", "richmond", "rochester", "temple", "ventura", "vista", "beach",
 }
 MIN_POPULATION_WITHOUT_CONTEXT = 10_000
+# Countries that are also small US towns (Mexico, MO; Peru, IN): without a state, the country.
+COUNTRIES = {"mexico", "canada", "peru", "cuba", "lebanon", "jordan", "poland", "china", "norway", "denmark",
+             "belgium", "wales", "scotland", "ireland", "holland", "panama", "chile", "brazil", "honduras",
+             "guatemala", "colombia", "jamaica", "haiti", "russia", "moscow", "paris", "london", "berlin",
+             "athens", "rome", "dublin", "vienna", "cairo", "manila", "delhi", "toronto", "vancouver"}
+# What people search for, written right after a town at the start of a message ("charlotte legal
+# aid", "phoenix AA meetings"): the town is then the place even when it is also a name.
+SERVICE_WORDS = {"shelter", "shelters", "housing", "rehab", "detox", "treatment", "therapy", "therapist",
+                 "counseling", "counselling", "counselor", "counselors", "legal", "lawyer", "lawyers", "attorney",
+                 "aa", "na", "meetings", "methadone", "suboxone", "clinic", "help", "resources", "services",
+                 "grief", "support", "dv", "mental", "substance", "-", ":"}
 # Words after which a capitalised two-letter code is a thing, not a state ("my ID", "an OR").
 DETERMINERS = {"my", "your", "his", "her", "their", "our", "its", "a", "an", "the", "no", "any", "this", "that"}
 # Prepositions too loose to make an everyday word a town ("sleeping from couch to couch", "at home").
@@ -115,7 +126,9 @@ def _resolve(doc, ents, index: int) -> Optional[Dict[Text, Any]]:
             value = town_value("la")
             return _entity(value, start, end) if value else None
         code = gazetteer().state_code(name)
-        usable = misspelt or len(ent.text) > 2 or (ent.text.isupper() and not _after_determiner(doc, ent))
+        usable = misspelt or len(ent.text) > 2 or (ent.text.isupper() and not _after_determiner(doc, ent)
+                                                  and (ent.text.lower() not in WORDLIKE_STATE_CODES
+                                                       or _after_preposition(doc, ent)))
         return _entity(gazetteer().state(code).label, start, end) if code and usable else None
     # CITY, perhaps followed by its state ("boise id", "Omaha, Nebraska", "omha nebrska").
     code = gazetteer().state_code(name)
@@ -129,6 +142,8 @@ def _resolve(doc, ents, index: int) -> Optional[Dict[Text, Any]]:
             return _entity(place.label, start, state_end)
     if not misspelt and not _used_as_place(doc, ent):
         return None
+    if name_key(name) in COUNTRIES:
+        return None  # "move her to mexico": the country, not Mexico, MO
     value = town_value(name)
     return _entity(value, start, end) if value else None
 
@@ -157,10 +172,15 @@ def _state_after(doc, ents, index: int) -> Optional[Tuple[int, str]]:
         if not code:
             continue
         offset = text.lower().find(candidate.lower(), end) + len(candidate)
-        if len(candidate) == 2 and candidate.islower() and text[offset:].strip()[:1].isalnum():
+        if candidate in WORDLIKE_STATE_CODES and text[offset:].strip()[:1].isalnum():
             continue
         return offset, code
     return None
+
+
+def _after_preposition(doc, ent) -> bool:
+    """Whether "in", "near"... comes right before: "im in OK" is Oklahoma, "OK, bye" is a word."""
+    return ent.start > 0 and doc[ent.start - 1].lower_ in PLACE_PREPOSITIONS
 
 
 def _after_determiner(doc, ent) -> bool:
@@ -177,6 +197,8 @@ def _used_as_place(doc, ent) -> bool:
     everyday = key in EVERYDAY_WORDS or key in common_words()
     if previous in PLACE_PREPOSITIONS and not (everyday and previous in LOOSE_PREPOSITIONS):
         return True  # "in hope", "near mobile"; but "from couch to couch", "at home" stay words
+    if ent.start == 0 and ent.end < len(doc) and doc[ent.end].lower_ in SERVICE_WORDS:
+        return True  # "charlotte legal aid eviction", "cleveland - any free counseling"
     other_words = [t for t in doc if not (ent.start <= t.i < ent.end) and not t.is_punct]
     if all(is_place_filler(t) for t in other_words) and key not in common_words():
         return True  # the message is little more than the place, e.g. an answer to "where?"

@@ -28,6 +28,10 @@ FACTORY = "navigator_misspelt_places"
 COMMON_WORDS_PATH = Path(__file__).with_name("common_words.txt")
 PLACE_PREPOSITIONS = frozenset(
     {"in", "near", "around", "by", "at", "from", "outside", "nr", "round", "nearby", "closeto"})
+# Two-letter state codes that are also everyday words: written in lower case in the middle of a
+# sentence they are the word ("boise in the morning", "she's not ok"), not the state. The other
+# codes ("madison wi grief counseling", "springfield mo rehab") are the state wherever they stand.
+WORDLIKE_STATE_CODES = frozenset({"in", "or", "me", "ok", "hi", "oh", "la", "pa", "ma", "al", "co", "id", "de", "md"})
 # Words that may stand around a place in a message that is otherwise only the place
 # ("i'm in omha right now", "near bosie please").
 PLACE_FILLERS = PLACE_PREPOSITIONS | frozenset({
@@ -107,6 +111,8 @@ def _guess(doc: Doc, start: int, end: int, owner: Dict[int, Span]) -> Optional[S
     if covered and not any(not _familiar(t) for t in tokens if t.i not in owner):
         return None  # only a town the ruler found already, and familiar words
     unknown = [t for t in tokens if not _familiar(t)]
+    if any(len(t) < 2 for t in unknown):
+        return None  # a lone letter ("she's" -> "she" + "s") is no slip of a place name
     if not unknown or _familiar(tokens[0]) and len(tokens) > 1 and tokens[0].is_stop:
         return None
     state = _state_after(doc, end)
@@ -165,8 +171,7 @@ def _state_after(doc: Doc, end: int) -> Optional[str]:
         code = gaz.state_code(words.text)
         if not code:
             continue
-        if size == 1 and len(words.text) == 2 and words.text.islower() and i + 1 < len(doc) \
-                and not doc[i + 1].is_punct:
+        if size == 1 and words.text in WORDLIKE_STATE_CODES and i + 1 < len(doc) and not doc[i + 1].is_punct:
             continue  # "omha in the morning": a lower-case "in" mid-sentence is no state
         return code
     return None

@@ -154,3 +154,22 @@ def test_a_capitalised_code_after_my_or_the_is_a_thing_not_a_state(nlp):
     assert places(nlp, "my boss still has my ID, I live in Boise") == ["Boise, ID"]
     assert places(nlp, "they took the ID cards") == []
     assert places(nlp, "im in ID") == ["Idaho"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("madison wi grief counseling", ["Madison, WI"]),  # "wi" is no word: the state, mid-sentence too
+    ("springfield mo rehab for teens", ["Springfield, MO"]),
+    ("charlotte legal aid eviction", ["Charlotte, NC"]),  # a name-like town, then what is searched for
+    ("phoenix AA meetings tonight", ["Phoenix, AZ"]),
+])
+def test_a_town_at_the_start_of_a_search_is_the_place(nlp, text, expected):
+    assert places(nlp, text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "shes not ok, she barely eats",  # "she" "s" "not" + "ok" is not Snow, Oklahoma
+    "he wants to take her to mexico",  # the country, not Mexico, MO
+    "charlotte said she would help",
+])
+def test_words_and_countries_are_not_us_towns(nlp, text):
+    assert places(nlp, text) == []
