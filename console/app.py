@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 from typing import Optional
 
+import aiohttp
+
 from sanic import Sanic
 from sanic.request import Request
 from sanic.response import HTTPResponse, json
@@ -57,14 +59,24 @@ def create_app(engine: Optional[Engine] = None, name: str = "navigator_console",
 
     @app.get("/healthz")
     async def healthz(request: Request) -> HTTPResponse:
+        """200 when the database answers and every watched process (CONSOLE_WATCH_URLS: the Rasa
+        server and the action server under `navigator serve`) answers 200; else 503 naming
+        what is down, so that monitoring sees a fault survivors only meet as the fallback lines."""
         def ping() -> None:
             with db.session_scope(app.ctx.engine) as session:
                 session.execute(text("SELECT 1"))
 
+        faults = {}
         try:
             await asyncio.to_thread(ping)
         except Exception as error:  # any database fault means "not ready"
-            return json({"status": "unavailable", "database": type(error).__name__}, status=503)
+            faults["database"] = type(error).__name__
+        watched = app.ctx.settings.watched
+        for (name, _url), up in zip(watched, await asyncio.gather(*(answers_ok(url) for _name, url in watched))):
+            if not up:
+                faults[name] = "unreachable"
+        if faults:
+            return json({"status": "unavailable", **faults}, status=503)
         return json({"status": "ok"})
 
     @app.middleware("request")
@@ -93,3 +105,16 @@ def create_app(engine: Optional[Engine] = None, name: str = "navigator_console",
         await app.ctx.rasa.close()
 
     return app
+
+
+WATCH_TIMEOUT_S = 3.0
+
+
+async def answers_ok(url: str) -> bool:
+    """Whether `url` answers 200 within WATCH_TIMEOUT_S."""
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WATCH_TIMEOUT_S)) as http:
+            async with http.get(url) as response:
+                return response.status == 200
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        return False

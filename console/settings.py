@@ -8,6 +8,7 @@
 | `CONSOLE_LOCKOUT_ATTEMPTS` / `CONSOLE_LOCKOUT_ADDRESS_ATTEMPTS` / `CONSOLE_LOCKOUT_MINUTES` | failed sign-ins per name / per address that lock sign-in for so many minutes | 5 / 20 / 15 |
 | `CONSOLE_RASA_URL` | Rasa's HTTP API | http://127.0.0.1:$RASA_PORT |
 | `RASA_API_TOKEN` | its token (`navigator serve` passes it) | var/rasa_api_token |
+| `CONSOLE_WATCH_URLS` | other processes `/healthz` checks: `name=url,...`, each must answer 200 (`navigator serve` sets the Rasa server and the action server) | none: the database only |
 | `RATE_LIMIT_SIGN_IN_PER_MINUTE` / `_BURST` | sign-in attempts per address (navigator.rate_limits) | 10 / 10 |
 | `RATE_LIMIT_CONSOLE_API_PER_MINUTE` / `_BURST` | `/api/` requests per address | 120 / 60 |
 
@@ -50,6 +51,7 @@ class Settings:
     rasa_url: str
     rasa_token: str
     poll_seconds: int = 5
+    watched: tuple = ()  # (name, url) of the processes /healthz also checks
 
     @property
     def unclaimed_check_seconds(self) -> float:
@@ -81,4 +83,16 @@ def load() -> Settings:
         lockout=lockout_policy(),
         rasa_url=(os.environ.get("CONSOLE_RASA_URL") or f"http://127.0.0.1:{config.port('RASA_PORT')}").rstrip("/"),
         rasa_token=rasa_api_token(),
+        watched=watched_urls(os.environ.get("CONSOLE_WATCH_URLS", "")),
     )
+
+
+def watched_urls(raw: str) -> tuple:
+    """`name=url,name=url` as ((name, url), ...); a malformed entry stops the console."""
+    watched = []
+    for entry in filter(None, (part.strip() for part in raw.split(","))):
+        name, _, url = entry.partition("=")
+        if not name.strip() or not url.strip().startswith(("http://", "https://")):
+            raise SystemExit(f"CONSOLE_WATCH_URLS takes name=http://host:port/path entries, not {entry!r}")
+        watched.append((name.strip(), url.strip()))
+    return tuple(watched)

@@ -65,6 +65,9 @@ def child_environment() -> dict[str, str]:
     env["RASA_TELEMETRY_ENABLED"] = "false"  # no telemetry or crash reports leave the machine
     env["RASA_API_TOKEN"] = rasa_api_token()
     env["PYTHONUNBUFFERED"] = "1"
+    # The console's /healthz also says when the Rasa server or the action server is down.
+    env.setdefault("CONSOLE_WATCH_URLS", f"rasa=http://127.0.0.1:{env['RASA_PORT']}/,"
+                                         f"actions=http://127.0.0.1:{env['ACTION_PORT']}/health")
     return env
 
 

@@ -59,3 +59,13 @@ def test_an_unknown_status_is_a_clear_error(api):
     base, token, _ = api
     status, body = http("GET", f"{base}/api/handoffs?status=bogus", headers=auth(token))
     assert status == 400 and "status" in body["error"]
+
+
+def test_watch_urls_are_read_and_nonsense_is_refused():
+    from console.settings import watched_urls
+
+    assert watched_urls("rasa=http://127.0.0.1:5005/, actions=http://127.0.0.1:5055/health") == (
+        ("rasa", "http://127.0.0.1:5005/"), ("actions", "http://127.0.0.1:5055/health"))
+    assert watched_urls("") == ()
+    with pytest.raises(SystemExit, match="CONSOLE_WATCH_URLS"):
+        watched_urls("rasa:5005")

@@ -108,6 +108,8 @@ def test_with_the_action_server_stopped_the_survivor_still_gets_911_and_the_24_7
     try:
         os.kill(pid, signal.SIGTERM)
         assert wait_until(lambda: not _answers(actions_url), 30, interval=0.2)
+        status, health = http("GET", f"{stack.console}/healthz", timeout=10)  # the fault, for monitoring
+        assert status == 503 and health == {"status": "unavailable", "actions": "unreachable"}
 
         conversation = sender()
         reply = stack.say(conversation, "i need a shelter in Boise")
@@ -126,6 +128,7 @@ def test_with_the_action_server_stopped_the_survivor_still_gets_911_and_the_24_7
             restarted = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT)
         assert wait_until(lambda: _answers(actions_url), 120, interval=0.5, process=restarted)
         assert "Foothills Quiet House" in stack.say(conversation, "i need a shelter in Boise")
+        assert http("GET", f"{stack.console}/healthz", timeout=10) == (200, {"status": "ok"})
     finally:
         os.kill(stack.process.pid, signal.SIGCONT)  # it sees its action server gone and stops the rest
         if restarted is not None:
