@@ -23,7 +23,7 @@ from navigator.config import ROOT
 HELDOUT = ROOT / "tests" / "safety" / "heldout_messages.yml"
 # Conversation messages held out by the NLU evaluation (benchmarks/nlu): requests, places, "more",
 # "skip"... none may read as an emergency unless labelled `emergency` there.
-CONVERSATION_HELDOUT = [ROOT / "benchmarks" / "nlu" / "heldout_fresh.yml", ROOT / "benchmarks" / "nlu" / "heldout.yml"]
+CONVERSATION_HELDOUT = sorted((ROOT / "benchmarks" / "nlu").glob("heldout*.yml"))
 
 
 @dataclass
@@ -99,7 +99,7 @@ def conversation_messages():
 
 
 def deployed_judges():
-    from bot.components.safety import detect
+    from bot.components.safety import assess, detect
 
     def lexicon(text):
         signal = detect(text, model=None)
@@ -109,7 +109,12 @@ def deployed_judges():
         signal = detect(text)
         return signal.category if signal else None
 
-    return [("lexicon only", lexicon), ("lexicon + classifier (deployed)", combined)]
+    def numbers_named(text):
+        result = assess(text)
+        return result.signal.category if result.signal else result.check
+
+    return [("lexicon only", lexicon), ("lexicon + classifier (deployed): emergency answer and handoff", combined),
+            ("911 / 988 named: the emergency answer, or the safety check line (no handoff)", numbers_named)]
 
 
 def pipeline_judge(model_path: Path):

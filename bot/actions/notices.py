@@ -1,6 +1,7 @@
 """What the bot tells every person once per conversation, before its first answer: that it is
 automated and not the police or immigration, and, to SMS users, how to delete the thread and how
-to stop texts. A rule runs `action_notices` ahead of each answer (bot/data/rules.yml), so the
+to stop texts. And, once, 911 and 988 when a message came near an emergency without being taken
+for one (the safety component's `safety_check` entity). A rule runs `action_notices` ahead of each answer (bot/data/rules.yml), so the
 notices come first whatever the first message is, and never twice.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 SMS_CHANNEL = "twilio"
+SAFETY_CHECK_ENTITY = "safety_check"  # bot.components.safety
 # Answers that already say it is automated and not the police or immigration.
 SELF_INTRODUCING_INTENTS = {"bot_challenge"}
 
@@ -27,6 +29,13 @@ def sms_note_needed(tracker: Tracker) -> bool:
     return tracker.get_latest_input_channel() == SMS_CHANNEL and not tracker.get_slot("sms_note_given")
 
 
+def safety_check_needed(tracker: Tracker) -> bool:
+    """True when the last message came near an emergency and 911 / 988 were not named for that yet."""
+    entities = tracker.latest_message.get("entities") or []
+    near = any(entity.get("entity") == SAFETY_CHECK_ENTITY for entity in entities)
+    return near and not tracker.get_slot("safety_check_given")
+
+
 class ActionNotices(Action):
     """Say, once each, the intro and (on SMS) the privacy note; nothing when both are said."""
 
@@ -40,6 +49,9 @@ class ActionNotices(Action):
             if intent not in SELF_INTRODUCING_INTENTS:
                 dispatcher.utter_message(response="utter_intro")
             events.append(SlotSet("intro_given", True))
+        if safety_check_needed(tracker):
+            dispatcher.utter_message(response="utter_safety_check")
+            events.append(SlotSet("safety_check_given", True))
         if sms_note_needed(tracker):
             dispatcher.utter_message(response="utter_sms_privacy_note")
             events.append(SlotSet("sms_note_given", True))

@@ -233,3 +233,16 @@ def test_a_neighbouring_town_finds_the_services_of_the_city_next_door(directory_
                               "inform_place", place_entity("Council Bluffs, IA"))
     messages, _ = run(ActionFindHelp(), tracker, domain)
     assert expected in texts(messages)
+
+
+def test_a_message_near_an_emergency_names_911_and_988_once(domain, tracker_factory):
+    near = [{"entity": "safety_check", "value": "danger", "start": 0, "end": 10}]
+    first, events = run(ActionNotices(), tracker_factory({"intro_given": True}, "he took my key card", "need_shelter",
+                                                         near), domain)
+    assert responses(first) == ["utter_safety_check"] and slot(events, "safety_check_given") is True
+    assert "911" in domain["responses"]["utter_safety_check"][0]["text"]
+    again, _ = run(ActionNotices(), tracker_factory({"intro_given": True, "safety_check_given": True}, "more",
+                                                    "more_results", near), domain)
+    assert again == []
+    calm, _ = run(ActionNotices(), tracker_factory({"intro_given": True}, "shelter in boise", "need_shelter"), domain)
+    assert calm == []

@@ -73,3 +73,25 @@ def test_an_emergency_keeps_the_kind_of_help_the_classifiers_were_sure_it_asks_f
     assert {(e["entity"], e["value"]) for e in sure.get("entities")} == {("danger_type", "danger"),
                                                                           ("service_kind", "shelter")}
     assert [e["entity"] for e in unsure.get("entities")] == ["danger_type"]
+
+
+class _Model:
+    """A stand-in for the trained classifier that is this sure of an emergency."""
+
+    def __init__(self, probability):
+        self.p = probability
+
+    def probability(self, _features):
+        return self.p
+
+    def category(self, _features):
+        return "danger"
+
+
+@pytest.mark.parametrize("probability, emergency, check", [(0.9, True, None), (0.45, False, "danger"),
+                                                            (0.1, False, None)])
+def test_near_an_emergency_the_answer_names_the_numbers_without_a_handoff(probability, emergency, check):
+    from bot.components.safety import assess
+
+    result = assess("the guy took my key card and i cant go back", model=_Model(probability))
+    assert (result.signal is not None, result.check) == (emergency, check)
