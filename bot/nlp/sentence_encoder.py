@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -106,8 +106,10 @@ class SentenceEncoder:
             self.w[name] = np.ascontiguousarray(self.w[name].T)  # stored as (out, in); used as x @ W
         self.layers = sum(1 for k in self.w if k.endswith("attention.self.query.weight"))
 
-    def _encode_batch(self, batch: List[List[int]]) -> np.ndarray:
-        """Token ids of several texts (padded to one length, masked) -> their sentence vectors."""
+    def _encode_batch(self, batch: List[List[int]], layers: Optional[Sequence[int]] = None) -> np.ndarray:
+        """Token ids of several texts (padded to one length, masked) -> their sentence vectors:
+        the last layer's mean, or with `layers` the unit-length means of those layers (1 = the
+        first transformer layer's output) side by side, scaled to unit length together."""
         w, size, n = self.w, len(batch), max(len(ids) for ids in batch)
         ids = np.zeros((size, n), dtype=np.int64)
         mask = np.zeros((size, n), dtype=np.float32)
@@ -119,6 +121,8 @@ class SentenceEncoder:
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
         dim = x.shape[-1] // self.heads
         blocked = (1.0 - mask)[:, None, None, :] * -1e9  # padding is never attended to
+        wanted = tuple(layers) if layers else (self.layers,)
+        parts = []
         for i in range(self.layers):
             p = f"encoder.layer.{i}."
 
@@ -138,17 +142,21 @@ class SentenceEncoder:
             hidden = _gelu(dense(x, "intermediate.dense"))
             x = _layer_norm(dense(hidden, "output.dense") + x, w[p + "output.LayerNorm.weight"],
                             w[p + "output.LayerNorm.bias"])
-        pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
-        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            if i + 1 in wanted:
+                pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
+                parts.append(pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12))
+        return np.hstack(parts) / np.sqrt(len(parts))
 
-    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-        """Unit-length sentence vectors, one row per text (texts of similar length batched)."""
+    def encode(self, texts: Sequence[str], batch_size: int = 32, layers: Optional[Sequence[int]] = None) -> np.ndarray:
+        """Unit-length sentence vectors, one row per text (texts of similar length batched); see
+        `_encode_batch` for `layers`."""
         token_ids = [self.tokenizer.encode(t) for t in texts]
         order = sorted(range(len(texts)), key=lambda i: len(token_ids[i]))
-        out = np.zeros((len(texts), self.w["embeddings.word_embeddings.weight"].shape[1]), dtype=np.float32)
+        width = self.w["embeddings.word_embeddings.weight"].shape[1] * (len(layers) if layers else 1)
+        out = np.zeros((len(texts), width), dtype=np.float32)
         for start in range(0, len(order), batch_size):
             chunk = order[start:start + batch_size]
-            out[chunk] = self._encode_batch([token_ids[i] for i in chunk])
+            out[chunk] = self._encode_batch([token_ids[i] for i in chunk], layers)
         return out
 
 
