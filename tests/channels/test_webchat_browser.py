@@ -172,6 +172,8 @@ def test_keyboard_alone_can_open_ask_read_and_leave(page, twilio):
     page.keyboard.type("I need a shelter in Boise")
     page.keyboard.press("Enter")
     expect(conversation(page)).to_contain_text("Foothills Quiet House", timeout=ANSWER_TIMEOUT_MS)
+    # The services arrive one message each; the options come with the last one.
+    expect(page.get_by_role("button", name="Talk to a person")).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
     page.keyboard.press("Shift+Tab")  # back into the answer's options; Enter picks one
     expect(page.locator(":focus")).to_have_text("Talk to a person")
     page.keyboard.press("Enter")
