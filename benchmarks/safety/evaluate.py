@@ -5,8 +5,9 @@
     python -m benchmarks.safety.evaluate --pipeline      # + through the trained Rasa NLU model
     python -m benchmarks.safety.evaluate -v              # list every miss and false alarm
 
-The held-out file (tests/safety/heldout_messages.yml) was written by someone who saw neither the
-lexicon nor the training data; it is never trained or tuned on. `make eval` runs this.
+The held-out files (tests/safety/heldout_messages*.yml, one table each) were each written by
+someone who saw neither the lexicon, the training data nor the other files; they are never
+trained or tuned on. `make eval` runs this.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from typing import Callable, List, Optional
 
 from navigator.config import ROOT
 
-HELDOUT = ROOT / "tests" / "safety" / "heldout_messages.yml"
+HELDOUT_FILES = sorted((ROOT / "tests" / "safety").glob("heldout_messages*.yml"))
 # Conversation messages held out by the NLU evaluation (benchmarks/nlu): requests, places, "more",
 # "skip"... none may read as an emergency unless labelled `emergency` there.
 CONVERSATION_HELDOUT = sorted((ROOT / "benchmarks" / "nlu").glob("heldout*.yml"))
@@ -183,7 +184,8 @@ def threshold_sweep(points: list, thresholds=(0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--heldout", type=Path, default=HELDOUT)
+    parser.add_argument("--heldout", type=Path, action="append",
+                        help="a held-out file (repeatable; default: every tests/safety/heldout_messages*.yml)")
     parser.add_argument("--cv", action="store_true", help="leave-one-author-out over safety_data/ (about a minute)")
     parser.add_argument("--pipeline", action="store_true", help="also through the trained Rasa model")
     parser.add_argument("-v", "--verbose", action="store_true", help="list misses and false alarms")
@@ -192,22 +194,25 @@ def main(argv=None) -> int:
     from bot.components.safety_model import read_labelled
 
     results = []
-    if args.heldout.exists():
-        messages = read_labelled([args.heldout])
-        print(f"Held-out set: {args.heldout.relative_to(ROOT)} "
+    judges = deployed_judges()
+    if args.pipeline:
+        from navigator.build import model_path
+
+        judges.append(("Rasa NLU pipeline (intent emergency)", pipeline_judge(model_path())))
+    for path in args.heldout if args.heldout is not None else HELDOUT_FILES:
+        if not path.exists():
+            print(f"no held-out set at {path}", file=sys.stderr)
+            continue
+        messages = read_labelled([path])
+        print(f"Held-out set: {path.resolve().relative_to(ROOT)} "
               f"({sum(1 for m in messages if m.category)} emergencies, "
               f"{sum(1 for m in messages if not m.category)} ordinary)\n")
-        judges = deployed_judges()
-        if args.pipeline:
-            from navigator.build import model_path
-
-            judges.append(("Rasa NLU pipeline (intent emergency)", pipeline_judge(model_path())))
-        results = [score(name, messages, judge) for name, judge in judges]
+        scored = [score(name, messages, judge) for name, judge in judges]
+        results += scored
         print(HEADER)
-        for result in results:
+        for result in scored:
             print(result.row())
-    else:
-        print(f"no held-out set at {args.heldout}", file=sys.stderr)
+        print()
     conversation = conversation_messages()
     if conversation:
         print(f"\nConversation messages of the NLU held-out sets ({len(conversation)}; "
