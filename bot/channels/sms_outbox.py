@@ -18,6 +18,7 @@ import logging
 from typing import Optional, Sequence, Text
 
 from bot.channels import sms_store, twilio_erasure
+from bot.channels.due_work import DueWorkLoop
 from bot.channels.twilio_rest import (UNSUBSCRIBED_RECIPIENT, TwilioNotConfigured, TwilioSendError, TwilioSettings,
                                      send_sms)
 
@@ -27,7 +28,6 @@ FIRST_RETRY_S = 15.0
 MAX_RETRY_S = 120.0
 GIVE_UP_AFTER = dt.timedelta(hours=4)
 LEASE = dt.timedelta(seconds=60)  # longer than one attempt (REQUEST_TIMEOUT_S) takes
-IDLE_CHECK_S = 15.0  # how often an idle sender looks for replies another server queued
 
 
 def retry_after_s(failures: int) -> float:
@@ -35,12 +35,15 @@ def retry_after_s(failures: int) -> float:
     return min(FIRST_RETRY_S * 2 ** max(failures - 1, 0), MAX_RETRY_S)
 
 
-class SmsOutbox:
-    """Sends a conversation's SMS replies, keeping what Twilio cannot take now for later."""
+class SmsOutbox(DueWorkLoop):
+    """Sends a conversation's SMS replies, keeping what Twilio cannot take now for later; `run`
+    is the background sender (bot.channels.due_work)."""
+
+    failure_message = "the SMS outbox could not be read; trying again soon"
 
     def __init__(self, engine=None, settings: Optional[TwilioSettings] = None):
+        super().__init__()
         self.engine, self.settings = engine, settings
-        self._wake: Optional[asyncio.Event] = None
 
     async def send(self, conversation_id: Text, phone: Text, parts: Sequence[Text], may_wait: bool = True) -> bool:
         """Send `parts` in order; True when all went out now. With `may_wait`, what Twilio cannot
@@ -62,8 +65,7 @@ class SmsOutbox:
 
     async def _keep(self, conversation_id: Text, parts: Sequence[Text], first_attempt_at: dt.datetime) -> None:
         await asyncio.to_thread(sms_store.queue_replies, conversation_id, parts, first_attempt_at, self.engine)
-        if self._wake is not None:
-            self._wake.set()
+        self.wake()
 
     async def _remember(self, conversation_id: Text, message_sid: Text) -> None:
         """Note the sent reply's SID, so that erasing the conversation deletes it at Twilio too."""
@@ -78,29 +80,17 @@ class SmsOutbox:
             await asyncio.to_thread(sms_store.drop_queued, conversation_id, self.engine)
         logger.error("an SMS reply was not sent: %s", error)
 
-    async def run(self) -> None:
-        """The background sender: sends waiting replies when their time comes, until cancelled."""
-        self._wake = asyncio.Event()
-        while True:
-            try:
-                await self.send_due()
-                pause = await self._seconds_to_next()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the database may be away for a moment; never stop the sender
-                logger.exception("the SMS outbox could not be read; trying again soon")
-                pause = FIRST_RETRY_S
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=pause)
-            except asyncio.TimeoutError:
-                pass
+    def pause_after_failure(self) -> float:
+        return FIRST_RETRY_S
 
-    async def _seconds_to_next(self) -> float:
-        due = await asyncio.to_thread(sms_store.next_due_at, self.engine)
-        if due is None:
-            return IDLE_CHECK_S
-        return min(max((due - sms_store.utcnow()).total_seconds(), 0.05), IDLE_CHECK_S)
+    async def do_due(self) -> int:
+        return await self.send_due()
+
+    def next_due_at(self) -> Optional[dt.datetime]:
+        return sms_store.next_due_at(self.engine)
+
+    def now(self) -> dt.datetime:
+        return sms_store.utcnow()
 
     async def send_due(self) -> int:
         """Try every reply whose time has come, oldest first per texter; answers how many went."""

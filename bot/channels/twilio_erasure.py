@@ -21,9 +21,10 @@ import datetime as dt
 import logging
 from typing import List, Optional, Text, Tuple
 
-from sqlalchemy import Column, DateTime, Integer, String, Text as LongText, delete, select, update
+from sqlalchemy import Column, DateTime, Integer, String, Text as LongText, delete, func, select, update
 from sqlalchemy.engine import Engine
 
+from bot.channels.due_work import DueWorkLoop
 from bot.channels.sms_store import seal, unseal, utcnow
 from bot.channels.twilio_rest import TwilioNotConfigured, TwilioSettings, delete_message
 from navigator.db import Base, session_scope
@@ -33,7 +34,6 @@ logger = logging.getLogger(__name__)
 TABLE = "sms_twilio_message"
 MAX_RETRY_S = 6 * 3600.0
 GIVE_UP_AFTER = dt.timedelta(days=15)
-IDLE_CHECK_S = 15.0
 BATCH = 50
 
 
@@ -85,47 +85,29 @@ def retry_later(row_id: int, attempts: int, engine: Optional[Engine] = None) -> 
 
 
 def next_due_at(engine: Optional[Engine] = None) -> Optional[dt.datetime]:
-    from sqlalchemy import func
-
     with session_scope(engine) as session:
         return session.execute(select(func.min(TwilioMessage.erase_after))
                                .where(TwilioMessage.conversation_id.is_(None))).scalar()
 
 
-class TwilioEraser:
-    """Deletes at Twilio the messages of erased conversations, in the background, until cancelled."""
+class TwilioEraser(DueWorkLoop):
+    """Deletes at Twilio the messages of erased conversations; `run` in the background
+    (bot.channels.due_work), `wake` when a conversation was just erased."""
+
+    failure_message = "the Twilio erasure list could not be read; trying again soon"
 
     def __init__(self, engine: Optional[Engine] = None, settings: Optional[TwilioSettings] = None):
+        super().__init__()
         self.engine, self.settings = engine, settings
-        self._wake: Optional[asyncio.Event] = None
 
-    def wake(self) -> None:
-        """A conversation was just erased: look now rather than at the next idle check."""
-        if self._wake is not None:
-            self._wake.set()
+    async def do_due(self) -> int:
+        return await self.erase_due()
 
-    async def run(self) -> None:
-        self._wake = asyncio.Event()
-        while True:
-            try:
-                await self.erase_due()
-                pause = await self._seconds_to_next()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the database may be away for a moment; never stop
-                logger.exception("the Twilio erasure list could not be read; trying again soon")
-                pause = IDLE_CHECK_S
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=pause)
-            except asyncio.TimeoutError:
-                pass
+    def next_due_at(self) -> Optional[dt.datetime]:
+        return next_due_at(self.engine)
 
-    async def _seconds_to_next(self) -> float:
-        at = await asyncio.to_thread(next_due_at, self.engine)
-        if at is None:
-            return IDLE_CHECK_S
-        return min(max((at - utcnow()).total_seconds(), 0.05), IDLE_CHECK_S)
+    def now(self) -> dt.datetime:
+        return utcnow()
 
     async def erase_due(self) -> int:
         """Ask Twilio to delete every message whose time has come; answers how many are gone."""
