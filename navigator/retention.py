@@ -49,6 +49,7 @@ CONVERSATION_RECORDS = (
 # Messages Twilio still holds (bot/channels/twilio_erasure): not deleted here but detached from
 # their conversation, which makes them the Twilio eraser's to delete at Twilio.
 TWILIO_MESSAGES = ("sms_twilio_message", "created_at", "conversation_id")
+DEFAULT_TWILIO_ERASE_DELAY_S = 60.0  # Twilio: wait at least a minute before deleting a message
 # Records that only point at a handoff: deleted with it, even when they are newer than the cut-off.
 HANDOFF_RECORDS = (("alert", "handoff_id"), ("audit_log", "handoff_id"))
 
@@ -222,9 +223,9 @@ def _hand_to_twilio_eraser(connection, conversation_ids: list[str], older_than: 
 
 def _twilio_erase_delay_s() -> float:
     try:
-        return max(float(os.environ.get("TWILIO_ERASE_DELAY_S") or 60), 0.0)
+        return max(float(os.environ.get("TWILIO_ERASE_DELAY_S") or DEFAULT_TWILIO_ERASE_DELAY_S), 0.0)
     except ValueError:
-        return 60.0
+        return DEFAULT_TWILIO_ERASE_DELAY_S
 
 
 def _distinct(*engines: Engine) -> list[Engine]:

@@ -25,7 +25,8 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 # Importing bot.nlp.misspellings also registers the spaCy component that SpacyNLP's pipeline uses.
-from bot.nlp.misspellings import PLACE_PREPOSITIONS, WORDLIKE_STATE_CODES, common_words, is_place_filler
+from bot.nlp.misspellings import (PLACE_PREPOSITIONS, WORDLIKE_STATE_CODES, after_place_preposition, common_words,
+                                  is_place_filler)
 from resources.gazetteer import gazetteer, name_key
 from resources.geocode import BIG_CITY, town, town_choices
 
@@ -128,7 +129,7 @@ def _resolve(doc, ents, index: int) -> Optional[Dict[Text, Any]]:
         code = gazetteer().state_code(name)
         usable = misspelt or len(ent.text) > 2 or (ent.text.isupper() and not _after_determiner(doc, ent)
                                                   and (ent.text.lower() not in WORDLIKE_STATE_CODES
-                                                       or _after_preposition(doc, ent)))
+                                                       or after_place_preposition(doc, ent.start)))
         return _entity(gazetteer().state(code).label, start, end) if code and usable else None
     # CITY, perhaps followed by its state ("boise id", "Omaha, Nebraska", "omha nebrska").
     code = gazetteer().state_code(name)
@@ -176,11 +177,6 @@ def _state_after(doc, ents, index: int) -> Optional[Tuple[int, str]]:
             continue
         return offset, code
     return None
-
-
-def _after_preposition(doc, ent) -> bool:
-    """Whether "in", "near"... comes right before: "im in OK" is Oklahoma, "OK, bye" is a word."""
-    return ent.start > 0 and doc[ent.start - 1].lower_ in PLACE_PREPOSITIONS
 
 
 def _after_determiner(doc, ent) -> bool:

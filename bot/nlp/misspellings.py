@@ -119,7 +119,7 @@ def _guess(doc: Doc, start: int, end: int, owner: Dict[int, Span]) -> Optional[S
     text = " ".join(t.lower_ for t in tokens)
     if state is not None:
         spelling = closest_spelling(text, state) or closest_spelling(text)  # "bosie, or": a wrong state
-    elif _after_preposition(doc, start):
+    elif after_place_preposition(doc, start):
         spelling = closest_spelling(text)
     elif _nearly_alone(doc, start, end):
         spelling = closest_spelling(text)
@@ -141,7 +141,8 @@ def _familiar(token) -> bool:
     return token.is_stop or token.lower_ in common_words() or gazetteer().state_code(token.text) is not None
 
 
-def _after_preposition(doc: Doc, start: int) -> bool:
+def after_place_preposition(doc: Doc, start: int) -> bool:
+    """Whether "in", "near", "close to"... comes right before token `start`."""
     if start == 0:
         return False
     previous = doc[start - 1].lower_
