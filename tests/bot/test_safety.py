@@ -1,7 +1,8 @@
 """Emergency signals: caught whatever the wording, and not raised by everyday idioms."""
 import pytest
 
-from bot.components.safety import detect, load_lexicon
+from bot.components.safety import CHECK_THRESHOLD, detect, load_lexicon
+from bot.components.safety_model import DEFAULT_THRESHOLD
 
 
 @pytest.mark.parametrize("text, category", [
@@ -88,7 +89,10 @@ class _Model:
         return "danger"
 
 
-@pytest.mark.parametrize("probability, emergency, check", [(0.9, True, None), (0.45, False, "danger"),
+BETWEEN_THE_THRESHOLDS = (CHECK_THRESHOLD + DEFAULT_THRESHOLD) / 2
+
+
+@pytest.mark.parametrize("probability, emergency, check", [(0.9, True, None), (BETWEEN_THE_THRESHOLDS, False, "danger"),
                                                             (0.1, False, None)])
 def test_near_an_emergency_the_answer_names_the_numbers_without_a_handoff(probability, emergency, check):
     from bot.components.safety import assess
