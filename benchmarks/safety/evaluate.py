@@ -155,20 +155,19 @@ def cross_validate(points: Optional[list] = None):
         messages = by_file[held]
         started = time.perf_counter()
         probabilities = model.detector.probabilities([features[id(m)] for m in messages])
-        verdicts = {}
+        verdicts = {}  # text -> category seen, or None (what `score` asks its judge)
         for message, probability in zip(messages, probabilities):
             signal = lexicon_signal(normalise_text(message.text))
             if points is not None:
                 points.append((bool(message.category), signal is not None, float(probability)))
             if signal:
-                verdicts[id(message)] = signal.category
+                verdicts[message.text] = signal.category
             elif probability >= safety_model.DEFAULT_THRESHOLD:
-                verdicts[id(message)] = model.category(features[id(message)])
+                verdicts[message.text] = model.category(features[id(message)])
             else:
-                verdicts[id(message)] = None
+                verdicts[message.text] = None
         elapsed = time.perf_counter() - started
-        lookup = {m.text: verdicts[id(m)] for m in messages}
-        result = score(f"held out: {held.name}", messages, lambda text: lookup[text])
+        result = score(f"held out: {held.name}", messages, verdicts.get)
         result.seconds = elapsed  # the lexicon and the trained models, without the sentence encoder
         rows.append(result)
     return rows

@@ -1,19 +1,14 @@
 """The held-out sets that `make eval` reports emergency detection on stay held out: none of their
 messages is also a training message (of the classifier, or an NLU example it learns as ordinary),
 and each is big enough for the figures of issue 5 to mean something."""
-import re
-
 import pytest
 import yaml
 
+from benchmarks.nlu.evaluate import normalise
 from benchmarks.safety.evaluate import HELDOUT_FILES
 from bot.components.safety_model import conversation_examples, read_labelled, training_files
 
 CATEGORIES = {"danger", "self_harm", "medical"}
-
-
-def normalise(text: str) -> str:
-    return re.sub(r"\s+", " ", text.strip().lower())
 
 
 def test_there_is_a_held_out_set():
