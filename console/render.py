@@ -9,6 +9,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sanic.response import HTTPResponse, html
 
+from navigator import shifts
 from navigator.handoffs import OUTCOMES, Handoff, utcnow
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -61,7 +62,49 @@ def queue_row(handoff: Handoff, now: dt.datetime) -> dict:
             "status_label": STATUS_LABELS.get(handoff.status, handoff.status), "age": age(handoff.created_at, now),
             "created_at": iso(handoff.created_at), "claimed_by": handoff.claimed_by or "",
             "told_unclaimed": handoff.unclaimed_notice_at is not None,
+            "declined": handoff.declined_at is not None,
             "outcome": OUTCOMES.get(handoff.outcome or "", ""), "url": f"/handoffs/{handoff.id}"}
+
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # not strftime: the same in every locale
+AFTER_HOURS = {
+    shifts.KEEP: "their requests wait for the shift",
+    shifts.DROP: "their requests are not kept (emergencies always are)",
+}
+
+
+def shift_status(now: dt.datetime | None = None) -> dict:
+    """The queue's line about staffed hours (navigator.shifts), so that advocates know what
+    survivors who write now are told: {"state": "on" | "off" | "always" | "never" | "error",
+    "text": ...}. A setting that cannot be read is shown, not raised: the console stays up for
+    the advocates while the operator fixes it."""
+    try:
+        schedule = shifts.schedule()
+        state = schedule.state(now)
+        after_hours = shifts.after_hours_handoffs()
+    except SystemExit as error:
+        return {"state": "error", "text": f"The staffed hours cannot be read ({error}). Fix the setting and restart."}
+    if schedule.always:
+        return {"state": "always", "text": "Staffed 24/7"}
+    if schedule.never:
+        return {"state": "never", "text": "Never staffed: every handoff waits for review"}
+    day, clock = shift_time(state.until, now, schedule.zone)
+    zone = f"({schedule.timezone})"
+    if state.on_shift:
+        return {"state": "on", "text": f"On shift until {day + ' ' if day else ''}{clock} {zone}"}
+    return {"state": "off", "text": f"Off shift. The next shift starts {day or 'at'} {clock} {zone}. Survivors who "
+                                    f"write now are told nobody is on shift, given the 24/7 lines, and "
+                                    f"{AFTER_HOURS[after_hours]}."}
+
+
+def shift_time(moment: dt.datetime, now: dt.datetime | None, zone: dt.tzinfo) -> tuple[str, str]:
+    """("", "5:00 PM") today, ("Mon", "9:00 AM") on another day, in the agency's zone; `now`
+    naive means UTC, as the database's times."""
+    local = moment.astimezone(zone)
+    now = now or dt.datetime.now(dt.timezone.utc)
+    today = (now if now.tzinfo else now.replace(tzinfo=dt.timezone.utc)).astimezone(zone).date()
+    day = "" if local.date() == today else WEEKDAYS[local.weekday()]
+    return day, f"{local.hour % 12 or 12}:{local.minute:02d} {'PM' if local.hour >= 12 else 'AM'}"
 
 
 _environment = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True),

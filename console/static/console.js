@@ -48,7 +48,8 @@
       ["Channel", row.channel],
       ["Age", el("time", {datetime: row.created_at}, row.age)],
       ["Status", row.status_label + (row.claimed_by ? " (" + row.claimed_by + ")" : "") +
-                 (row.told_unclaimed ? "; told to use the 24/7 lines" : "")]
+                 (row.told_unclaimed ? "; told to use the 24/7 lines" : "") +
+                 (row.declined ? "; the survivor said no advocate: review" : "")]
     ];
     cells.forEach(function (cell) {
       var td = el("td", {"data-label": cell[0]});
@@ -78,6 +79,11 @@
       fillTable("active", data.active, "None.");
       document.getElementById("waiting-count").textContent = "(" + data.waiting.length + ")";
       document.getElementById("active-count").textContent = "(" + data.active.length + ")";
+      var shift = document.getElementById("shift-state");
+      if (shift && data.shift) {
+        shift.textContent = data.shift.text;
+        shift.className = "shift shift-" + data.shift.state;
+      }
       document.title = (data.waiting.length ? "(" + data.waiting.length + ") " : "") + "Queue · Advocate console";
     }, function () {
       document.getElementById("signed-out").hidden = false;
