@@ -8,6 +8,8 @@ Database calls are short but blocking, so they run in a worker thread and never 
 from __future__ import annotations
 
 import asyncio
+from json import loads as parse_json
+from pathlib import Path
 from typing import Optional
 
 import aiohttp
@@ -18,7 +20,7 @@ from sanic.response import HTTPResponse, json
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from console import api, auth, pages, settings as console_settings
+from console import account, api, auth, pages, settings as console_settings
 from console.lifecycle import Lifecycle, watch_unclaimed
 from console.rasa_api import RasaApi
 from console.render import STATIC
@@ -55,13 +57,16 @@ def create_app(engine: Optional[Engine] = None, name: str = "navigator_console",
     app.blueprint(api.blueprint)
     app.blueprint(auth.blueprint)
     app.blueprint(pages.blueprint)
+    app.blueprint(account.blueprint)
     app.static("/static", str(STATIC), name="static")
 
     @app.get("/healthz")
     async def healthz(request: Request) -> HTTPResponse:
         """200 when the database answers and every watched process (CONSOLE_WATCH_URLS: the Rasa
         server and the action server under `navigator serve`) answers 200; else 503 naming
-        what is down, so that monitoring sees a fault survivors only meet as the fallback lines."""
+        what is down, so that monitoring sees a fault survivors only meet as the fallback lines.
+        Under `navigator serve` also a process it is restarting (503, `"actions": "restarting"`)
+        and, always, how many times it restarted each (`"restarts": {"actions": 1, ...}`)."""
         def ping() -> None:
             with db.session_scope(app.ctx.engine) as session:
                 session.execute(text("SELECT 1"))
@@ -75,9 +80,12 @@ def create_app(engine: Optional[Engine] = None, name: str = "navigator_console",
         for (name, _url), up in zip(watched, await asyncio.gather(*(answers_ok(url) for _name, url in watched))):
             if not up:
                 faults[name] = "unreachable"
+        restarting, restarts = supervisor_status(app.ctx.settings.status_file)
+        faults.update(restarting)
+        body = {"restarts": restarts} if restarts else {}
         if faults:
-            return json({"status": "unavailable", **faults}, status=503)
-        return json({"status": "ok"})
+            return json({"status": "unavailable", **faults, **body}, status=503)
+        return json({"status": "ok", **body})
 
     @app.middleware("request")
     async def limit_the_api(request: Request) -> Optional[HTTPResponse]:
@@ -108,6 +116,21 @@ def create_app(engine: Optional[Engine] = None, name: str = "navigator_console",
 
 
 WATCH_TIMEOUT_S = 3.0
+
+
+def supervisor_status(path: str) -> tuple[dict, dict]:
+    """({name: "restarting"}, {name: restarts}) from the status file `navigator serve` keeps
+    (navigator.launcher.StatusFile, path in NAVIGATOR_STATUS_FILE). Without a readable file (a
+    console started alone) both are empty and /healthz says what it always said."""
+    if not path:
+        return {}, {}
+    try:
+        processes = parse_json(Path(path).read_text())["processes"]
+        restarting = {name: "restarting" for name, process in processes.items() if process["state"] == "restarting"}
+        restarts = {name: int(process["restarts"]) for name, process in processes.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}, {}
+    return restarting, restarts
 
 
 async def answers_ok(url: str) -> bool:

@@ -9,6 +9,7 @@
 | `CONSOLE_RASA_URL` | Rasa's HTTP API | http://127.0.0.1:$RASA_PORT |
 | `RASA_API_TOKEN` | its token (`navigator serve` passes it) | var/rasa_api_token |
 | `CONSOLE_WATCH_URLS` | other processes `/healthz` checks: `name=url,...`, each must answer 200 (`navigator serve` sets the Rasa server and the action server) | none: the database only |
+| `NAVIGATOR_STATUS_FILE` | set by `navigator serve`: its status file, whose restarting processes and restart counts `/healthz` shows | none |
 | `RATE_LIMIT_SIGN_IN_PER_MINUTE` / `_BURST` | sign-in attempts per address (navigator.rate_limits) | 10 / 10 |
 | `RATE_LIMIT_CONSOLE_API_PER_MINUTE` / `_BURST` | `/api/` requests per address | 120 / 60 |
 
@@ -24,7 +25,7 @@ import dataclasses
 import datetime as dt
 import os
 
-from navigator import config, production
+from navigator import config, production, shifts
 from navigator.advocates import LockoutPolicy
 from console.sessions import SessionPolicy
 
@@ -52,6 +53,7 @@ class Settings:
     rasa_token: str
     poll_seconds: int = 5
     watched: tuple = ()  # (name, url) of the processes /healthz also checks
+    status_file: str = ""  # navigator serve's status file (restarts), when it started the console
 
     @property
     def unclaimed_check_seconds(self) -> float:
@@ -67,9 +69,10 @@ def lockout_policy() -> LockoutPolicy:
 
 def load() -> Settings:
     """Read and check every setting; a bad value stops the console with a clear message."""
-    from navigator.launcher import rasa_api_token
+    from navigator.launcher import STATUS_FILE_VARIABLE, rasa_api_token
 
     production.exit_if_unsafe("console")
+    shifts.check()  # the queue shows the shift, and the unclaimed notice depends on it
     secure = (os.environ.get("CONSOLE_COOKIE_SECURE") or "auto").strip().lower()
     if secure not in ("auto", "true", "false"):
         raise SystemExit(f"CONSOLE_COOKIE_SECURE must be auto, true or false, not {secure!r}")
@@ -84,6 +87,7 @@ def load() -> Settings:
         rasa_url=(os.environ.get("CONSOLE_RASA_URL") or f"http://127.0.0.1:{config.port('RASA_PORT')}").rstrip("/"),
         rasa_token=rasa_api_token(),
         watched=watched_urls(os.environ.get("CONSOLE_WATCH_URLS", "")),
+        status_file=os.environ.get(STATUS_FILE_VARIABLE, ""),
     )
 
 

@@ -1,5 +1,6 @@
 """`navigator serve` (what `make run` starts): the Rasa server, the action server and the
-advocate console in the foreground, stopped together on Ctrl-C or SIGTERM.
+advocate console in the foreground, stopped together on Ctrl-C or SIGTERM. One that crashes after
+start-up is restarted, with backoff, while the others keep serving (Supervisor).
 
 Configuration comes from the environment (CONTRACT.md); this module turns it into what each
 process expects (endpoints.yml variables, the action server's host) and prints the URLs once
@@ -8,22 +9,30 @@ every process answers.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Callable, Optional, TextIO
 from urllib.parse import urlsplit
 
-from navigator import config
+from navigator import config, shifts
 from navigator.config import ROOT, VAR_DIR
 
 STARTUP_TIMEOUT_S = 600
 STOP_GRACE_S = 10
+WATCH_INTERVAL_S = 0.5  # how soon an exit is noticed
+# The variable that gives the console the path of the StatusFile (/healthz shows it).
+STATUS_FILE_VARIABLE = "NAVIGATOR_STATUS_FILE"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,10 +53,13 @@ def rasa_api_token() -> str:
     return path.read_text().strip()
 
 
-def child_environment() -> dict[str, str]:
-    """The environment of the three processes: CONTRACT's variables resolved, and what
-    endpoints.yml reads."""
+def child_environment(status_file: Optional[Path] = None) -> dict[str, str]:
+    """The environment of the three processes: CONTRACT's variables resolved, what endpoints.yml
+    reads, and the path of `navigator serve`'s StatusFile (when there is one) for /healthz."""
     env = dict(os.environ)
+    env.pop(STATUS_FILE_VARIABLE, None)  # never another supervisor's
+    if status_file is not None:
+        env[STATUS_FILE_VARIABLE] = str(status_file)
     tracker_url = config.tracker_store_url()
     env["TRACKER_STORE_URL"] = tracker_url
     env["TRACKER_STORE_DIALECT"] = urlsplit(tracker_url).scheme.split("+")[0] or "sqlite"
@@ -100,6 +112,7 @@ def readiness_urls(env: dict[str, str]) -> dict[str, str]:
 
 
 def answers(url: str) -> bool:
+    """Whether `url` answers 200: what start-up waits for."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return response.status == 200
@@ -107,33 +120,214 @@ def answers(url: str) -> bool:
         return False
 
 
-class Supervisor:
-    """Starts the processes, watches them, and stops them all when one dies or we are told to."""
+def responds(url: str) -> bool:
+    """Whether a process serves `url` at all, whatever the status: the console's /healthz says 503
+    while another process is down, yet the console itself is back."""
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def exit_status(returncode: int) -> str:
+    """`exit status 1` or `killed by SIGKILL`, as an operator reads it."""
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    try:
+        return f"killed by {signal.Signals(-returncode).name}"
+    except ValueError:
+        return f"killed by signal {-returncode}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Backoff:
+    """How long to wait before restarting a process that exited: `first_s`, doubled at each exit
+    in a row, at most `cap_s`. A process that stayed up `reset_after_s` starts again from `first_s`.
+    So a rare crash costs a second, and a process that dies at once, again and again, is retried
+    ever more slowly instead of taking in a busy loop the CPU the other processes serve with."""
+
+    first_s: float = 1.0
+    cap_s: float = 30.0
+    reset_after_s: float = 60.0
+
+    def delay(self, exits_in_a_row: int) -> float:
+        return min(self.cap_s, self.first_s * 2 ** max(0, exits_in_a_row - 1))
+
+
+STARTING, UP, RESTARTING = "starting", "up", "restarting"
+
+
+@dataclasses.dataclass
+class Child:
+    """One supervised process and what the supervisor knows of it."""
+
+    name: str
+    command: list[str]
+    process: Optional[subprocess.Popen] = None  # None while it waits to be restarted
+    state: str = STARTING  # then UP; RESTARTING from an unexpected exit until it answers again
+    started_at: float = 0.0
+    exited_at: float = 0.0
+    restart_at: float = 0.0
+    exits_in_a_row: int = 0
+    restarts: int = 0
+
+
+class StatusFile:
+    """What `navigator serve` tells the console's /healthz: each process's state and restarts,
+    `{"processes": {"actions": {"state": "up", "restarts": 1}, ...}}`. Names, states and counts
+    only: nothing about a conversation. It lives in a private temporary folder of its own (several
+    navigators may share a machine or a project folder), is replaced whole by a rename (a reader
+    never sees half of it), and goes when `navigator serve` stops."""
 
     def __init__(self) -> None:
-        self.processes: dict[str, subprocess.Popen] = {}
-        self.stopping = False
+        self.folder = Path(tempfile.mkdtemp(prefix="navigator-serve-"))
+        self.path = self.folder / "status.json"
 
-    def start(self, name: str, command: list[str], env: dict[str, str]) -> None:
-        self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=env)
+    def write(self, processes: dict[str, dict]) -> None:
+        partial = self.folder / "status.json.partial"
+        partial.write_text(json.dumps({"processes": processes}))
+        os.replace(partial, self.path)
 
-    def dead(self) -> list[str]:
-        return [name for name, p in self.processes.items() if p.poll() is not None]
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
 
-    def stop(self, *_args) -> None:
-        if self.stopping:
+
+class Supervisor:
+    """Starts the processes, restarts one that exits after start-up, and stops them all when told.
+
+    Why start-up and afterwards differ: during start-up (until every process has answered once),
+    an exit is almost always configuration (a port taken, a bad setting, no database): restarting
+    would loop on it forever and bury the error, so `navigator serve` stops everything and says
+    which process exited (`wait_for_start_up`). Once every process has answered, the configuration
+    is known to work, and an exit is a crash (an out-of-memory kill, a bug) that a restart mends:
+    the process is started again after a `Backoff` wait while the others keep serving (with the
+    action server down the Rasa server still answers survivors with the 24/7 lines). Each exit and
+    each restart is one line on `out` (stderr) naming the process, its exit status and the wait.
+
+    `ready(name)` says whether a restarted process answers again; `clock` and `backoff` are there
+    for tests."""
+
+    def __init__(self, commands: dict[str, list[str]], env: dict[str, str],
+                 ready: Callable[[str], bool] = lambda _name: True, backoff: Backoff = Backoff(),
+                 clock: Callable[[], float] = time.monotonic, status: Optional[StatusFile] = None,
+                 out: Optional[TextIO] = None, grace_s: float = STOP_GRACE_S) -> None:
+        self.children = {name: Child(name, command) for name, command in commands.items()}
+        self.env, self.ready, self.backoff, self.clock = env, ready, backoff, clock
+        self.status, self.out, self.grace_s = status, out, grace_s
+        self.stop_requested = False
+
+    def start_all(self) -> None:
+        for child in self.children.values():
+            self._spawn(child)
+        self._publish()
+
+    def exited(self) -> dict[str, int]:
+        """The processes that have exited, with their return codes (start-up checks this)."""
+        return {name: child.process.returncode for name, child in self.children.items()
+                if child.process is not None and child.process.poll() is not None}
+
+    def started(self) -> None:
+        """Start-up is over: every process answered. From now on an exit means a restart."""
+        for child in self.children.values():
+            child.state = UP
+        self._publish()
+
+    def request_stop(self, *_signal_args) -> None:
+        """Ctrl-C or SIGTERM (a signal handler): nothing is restarted any more."""
+        self.stop_requested = True
+
+    def watch(self) -> None:
+        """One round after start-up: note the processes that exited, start again those whose wait
+        is over, and mark up those that answer again."""
+        if self.stop_requested:
             return
-        self.stopping = True
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.terminate()
-        deadline = time.monotonic() + STOP_GRACE_S
-        for process in self.processes.values():
+        now = self.clock()
+        changed = False
+        for child in self.children.values():
+            if child.process is not None and child.process.poll() is not None:
+                self._note_exit(child, now)
+            elif child.process is None and now >= child.restart_at:
+                self._restart(child)
+            elif child.state == RESTARTING and child.process is not None and self.ready(child.name):
+                child.state = UP
+                self._say(f"{child.name} answers again, {self.clock() - child.exited_at:.1f} s after it exited")
+            else:
+                continue
+            changed = True
+        if changed:
+            self._publish()
+
+    def stop(self) -> None:
+        """SIGTERM to every process, SIGKILL to any still running after the grace; each is waited
+        for, so that none is left behind. Calling it again does nothing more."""
+        self.stop_requested = True
+        running = [child.process for child in self.children.values()
+                   if child.process is not None and child.process.poll() is None]
+        for process in running:
+            process.terminate()
+        deadline = time.monotonic() + self.grace_s
+        for process in running:
             try:
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+    def _spawn(self, child: Child) -> None:
+        child.process = subprocess.Popen(child.command, cwd=ROOT, env=self.env)
+        child.started_at = self.clock()
+
+    def _note_exit(self, child: Child, now: float) -> None:
+        if now - child.started_at >= self.backoff.reset_after_s:
+            child.exits_in_a_row = 0  # it had been up a good while: this is a new, rare crash
+        child.exits_in_a_row += 1
+        wait = self.backoff.delay(child.exits_in_a_row)
+        self._say(f"{child.name} exited ({exit_status(child.process.returncode)}); "
+                  f"restarting it in {wait:g} s")
+        child.process, child.state = None, RESTARTING
+        child.exited_at, child.restart_at = now, now + wait
+
+    def _restart(self, child: Child) -> None:
+        try:
+            self._spawn(child)
+        except OSError as error:  # out of processes or memory for a moment: wait and try again
+            child.exits_in_a_row += 1
+            wait = self.backoff.delay(child.exits_in_a_row)
+            child.restart_at = self.clock() + wait
+            self._say(f"{child.name} could not be started ({type(error).__name__}); trying again in {wait:g} s")
+            return
+        child.restarts += 1
+        self._say(f"{child.name} restarted (restart {child.restarts} since navigator serve started)")
+
+    def _publish(self) -> None:
+        if self.status is not None:
+            self.status.write({name: {"state": child.state, "restarts": child.restarts}
+                               for name, child in self.children.items()})
+
+    def _say(self, line: str) -> None:
+        print(f"navigator serve: {line}", file=self.out or sys.stderr, flush=True)
+
+
+def wait_for_start_up(supervisor: Supervisor, urls: dict[str, str], started: float) -> Optional[str]:
+    """Wait until every process answers 200 (or a stop is asked); else say why start-up failed:
+    a process exited (see Supervisor for why that stops everything) or STARTUP_TIMEOUT_S passed."""
+    pending = dict(urls)
+    while not supervisor.stop_requested:
+        exited = supervisor.exited()
+        if exited:
+            return ("; ".join(f"{name} exited during start-up ({exit_status(code)})" for name, code in exited.items())
+                    + ": stopping everything (its output above says why; a process that cannot start is "
+                      "not restarted)")
+        pending = {name: url for name, url in pending.items() if not answers(url)}
+        if not pending:
+            return None
+        if time.monotonic() - started > STARTUP_TIMEOUT_S:
+            return f"not ready after {STARTUP_TIMEOUT_S} s: {', '.join(pending)}"
+        time.sleep(0.5)
+    return None
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -143,45 +337,37 @@ def serve_command(args: argparse.Namespace) -> int:
 
     exit_if_unsafe("navigator serve")  # NAVIGATOR_ENV=production: every secret configured, or stop here
     days = retention_days()  # a wrong RETENTION_DAYS stops here, before anything starts
+    shifts.check()  # so do wrong staffed hours and confidentiality words (what survivors are told)
+    config.confidentiality_text()
     model = model_path()
     if not model.exists():
         print(f"navigator serve: no trained model at {model}; run `make setup` first", file=sys.stderr)
         return 2
-    env = child_environment()
-    supervisor = Supervisor()
-    stop_requested = []
-
-    def on_signal(signum, _frame) -> None:
-        stop_requested.append(signum)
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    status = StatusFile()
+    env = child_environment(status.path)
+    urls = readiness_urls(env)
+    supervisor = Supervisor(commands(model, env), env, ready=lambda name: responds(urls[name]), status=status)
+    signal.signal(signal.SIGINT, supervisor.request_stop)
+    signal.signal(signal.SIGTERM, supervisor.request_stop)
     started = time.monotonic()
-    for name, command in commands(model, env).items():
-        supervisor.start(name, command, env)
     try:
-        pending = readiness_urls(env)
-        while pending and not stop_requested:
-            if supervisor.dead():
-                print(f"navigator serve: {', '.join(supervisor.dead())} exited during start-up", file=sys.stderr)
-                return 1
-            pending = {name: url for name, url in pending.items() if not answers(url)}
-            if time.monotonic() - started > STARTUP_TIMEOUT_S:
-                print(f"navigator serve: not ready after {STARTUP_TIMEOUT_S} s: {', '.join(pending)}", file=sys.stderr)
-                return 1
-            time.sleep(0.5)
-        if not stop_requested:
+        supervisor.start_all()
+        failure = wait_for_start_up(supervisor, urls, started)
+        if failure:
+            print(f"navigator serve: {failure}", file=sys.stderr)
+            return 1
+        if not supervisor.stop_requested:
+            supervisor.started()
             print_urls(env, time.monotonic() - started)
             if days is not None:
                 DailyPurge(days).start()
-        while not stop_requested:
-            if supervisor.dead():
-                print(f"navigator serve: {', '.join(supervisor.dead())} stopped; stopping the rest", file=sys.stderr)
-                return 1
-            time.sleep(0.5)
+        while not supervisor.stop_requested:
+            supervisor.watch()
+            time.sleep(WATCH_INTERVAL_S)
         return 0
     finally:
         supervisor.stop()
+        status.remove()
 
 
 def print_urls(env: dict[str, str], seconds: float) -> None:
