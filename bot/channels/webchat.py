@@ -5,24 +5,35 @@ with a demo agency page at /webchat/demo, talking to the assistant over a WebSoc
 Our own WebSocket channel rather than Rasa's socketio channel: the browser's WebSocket needs no
 client library (socket.io's would have to be vendored and kept up to date, and a page must load
 nothing from a third-party host), the protocol is ours to make safe (sessions the server issues,
-a transcript restored after a dropped connection, an exit that ends the conversation), and it
-carries advocates' replies just as well. Like socketio it pushes to sockets held by this
-process, so it needs one Sanic worker per conversation (Rasa runs one by default).
+a transcript restored after a dropped connection, an exit that ends the conversation, an erase
+that deletes it), and it carries advocates' replies just as well, marked as a person's. Like
+socketio it pushes to sockets held by this process, so it needs one Sanic worker per conversation
+(Rasa runs one by default).
 
 Protocol (JSON text frames):
   browser -> server  {"type": "hello", "session": ID|null, "seen": N, "full": bool}
-                     {"type": "message", "id": ID, "text": TEXT}   {"type": "exit"}   {"type": "ping"}
+                     {"type": "message", "id": ID, "text": TEXT}   {"type": "exit"}   {"type": "erase"}
+                     {"type": "ping"}
   server -> browser  {"type": "session", "session": ID}
-                     {"type": "history", "full": bool, "messages": [{"from", "text", "buttons"}]}
-                     {"type": "bot", "text": TEXT, "buttons": [{"title", "payload"}], "note": bool}
-                     {"type": "done", "id": ID}   {"type": "pong"}
+                     {"type": "history", "full": bool,
+                      "messages": [{"from": "user"|"bot", "text", "buttons", "advocate": true?}]}
+                     {"type": "bot", "text": TEXT, "buttons": [{"title", "payload"}], "advocate": true?, "note": bool}
+                     {"type": "done", "id": ID}   {"type": "erased"}   {"type": "pong"}
 A bot frame with "note": true is the channel's own word (slow down; only the first part of a long
 message was read; an error), not in the transcript, so the widget does not count it among the
-messages it has seen.
-The browser keeps only the session id, in sessionStorage, and forgets it on exit.
+messages it has seen. "advocate": true (present only then) marks what a person, an advocate
+through the console, wrote, live and in the history; who the advocate is never reaches the browser.
+"exit" (quick exit) resets the conversation and leaves at once. "erase" (the widget's "Erase chat",
+after the person confirms) deletes the conversation and every record of it from every store
+(navigator.retention.erase_conversation, as an SMS DELETE does), after any turn of it still
+running; then every socket of the session gets "erased" and is closed, and the session id is
+never joined again (a hello with it starts a new, empty conversation). If the erase fails, the
+socket gets the error words as a note and stays open.
+The browser keeps only the session id, in sessionStorage, and forgets it on exit and on erase.
 
 Limits (navigator.rate_limits): messages per session and per address (a message over the limit
-is not run and gets `utter_rate_limited`, which names 911 and the 24/7 lines), connections opened
+still reaches the safety net, safety_net.py: an emergency or a held conversation is answered as
+usual; anything else is kept and gets `utter_rate_limited`, which names 911 and the 24/7 lines), connections opened
 per address, and at most WEBCHAT_SOCKETS_PER_ADDRESS open at once (default 100). Frames are at
 most 32 KiB (server_policy). When WEBCHAT_ALLOWED_ORIGINS lists the agency sites that embed the
 widget (space- or comma-separated origins), a WebSocket from a page of any other site is refused
@@ -32,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import html
 import json
 import logging
@@ -54,8 +66,10 @@ from websockets.exceptions import ConnectionClosed
 from bot.channels import server_policy
 from bot.channels.fallback import always_answered
 from bot.channels.incoming import LONG_MESSAGE_RESPONSE, exit_message, is_too_long, user_message
+from bot.channels.safety_net import over_the_limit
 from bot.channels.words import Words
 from navigator.rate_limits import LIMITED_RESPONSE, address_limit, client_address, survivor_limits
+from navigator.retention import erase_conversation
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +94,12 @@ WIDGET_WORDS = {
     "exitHint": "utter_part_webchat_exit_hint",
     "you": "utter_part_webchat_you",
     "helper": "utter_part_webchat_helper",
+    "advocate": "utter_part_webchat_advocate",
+    "erase": "utter_part_webchat_erase",
+    "eraseQuestion": "utter_part_webchat_erase_question",
+    "eraseYes": "utter_part_webchat_erase_yes",
+    "eraseNo": "utter_part_webchat_erase_no",
+    "erased": "utter_part_webchat_erased",
     "connecting": "utter_part_webchat_connecting",
     "reconnecting": "utter_part_webchat_reconnecting",
 }
@@ -140,11 +160,16 @@ def static_text(name: Text) -> Text:
 
 
 def bot_message(message: Dict[Text, Any]) -> Dict[Text, Any]:
-    """A bot message as the widget shows it: its text and its buttons, nothing else."""
+    """A bot message as the widget shows it: its text, its buttons, and whether an advocate wrote
+    it (the console's `metadata.advocate`, merged into the message by Rasa), nothing else: never
+    which advocate."""
     buttons = message.get("buttons") or message.get("quick_replies") or []
-    return {"text": message.get("text") or "",
-            "buttons": [{"title": b.get("title") or "", "payload": b.get("payload") or b.get("title") or ""}
-                        for b in buttons]}
+    shown = {"text": message.get("text") or "",
+             "buttons": [{"title": b.get("title") or "", "payload": b.get("payload") or b.get("title") or ""}
+                         for b in buttons]}
+    if message.get("advocate"):
+        shown["advocate"] = True
+    return shown
 
 
 def transcript(events: List[Any]) -> List[Dict[Text, Any]]:
@@ -154,7 +179,8 @@ def transcript(events: List[Any]) -> List[Dict[Text, Any]]:
         if isinstance(event, UserUttered) and event.text and not event.text.startswith(EXTERNAL_MESSAGE_PREFIX):
             lines.append({"from": "user", "text": event.text, "buttons": []})
         elif isinstance(event, BotUttered):
-            lines.append({"from": "bot", **bot_message({"text": event.text, **event.data})})
+            lines.append({"from": "bot", **bot_message({**event.data, "text": event.text,
+                                                        "advocate": (event.metadata or {}).get("advocate")})})
     return lines
 
 
@@ -166,6 +192,10 @@ class Sockets:
 
     def add(self, session: Text, socket: Any) -> None:
         self.by_session[session].add(socket)
+
+    def take(self, session: Text) -> Set[Any]:
+        """Every open socket of the conversation, which no longer gets its messages."""
+        return self.by_session.pop(session, set())
 
     def discard(self, session: Text, socket: Any) -> None:
         sockets = self.by_session.get(session)
@@ -224,6 +254,8 @@ class WebChatInput(InputChannel):
         self.sockets = Sockets()
         self.running: Set[asyncio.Task] = set()
         self.message_ids: "collections.OrderedDict[Text, Deque[Text]]" = collections.OrderedDict()
+        self.erased: "collections.OrderedDict[Text, None]" = collections.OrderedDict()  # never joined again
+        self.erase_conversation: Callable[[Text], Any] = erase_conversation  # blocking: run in a thread
         self.origins = allowed_origins()
         self.limits = survivor_limits()
         self.connection_limits = address_limit("WEBCHAT_CONNECTIONS")
@@ -326,7 +358,7 @@ class WebChatInput(InputChannel):
             await ws.close(code=1008, reason="expected hello")
             return None
         session = hello.get("session")
-        if not (isinstance(session, str) and SESSION_ID.fullmatch(session)):
+        if not (isinstance(session, str) and SESSION_ID.fullmatch(session)) or session in self.erased:
             session = "web-" + secrets.token_urlsafe(16)
         full = hello.get("full") is True
         seen = hello.get("seen") if isinstance(hello.get("seen"), int) and hello["seen"] >= 0 else 0
@@ -356,17 +388,20 @@ class WebChatInput(InputChannel):
                 self._run_in_background(self._end(session, on_new_message))
                 await ws.close()
                 return
+            if kind == "erase":
+                if await asyncio.shield(self._run_in_background(self._erase(session, ws))):
+                    return
+                continue
+            if session in self.erased:  # erased from another tab: this one gets "erased" and is closed
+                continue
             if kind != "message" or not isinstance(frame.get("text"), str):
                 continue
             message_id = str(frame.get("id") or "")[:64]
             if not self._first_time(session, message_id):
                 await ws.send(json.dumps({"type": "done", "id": message_id}))
                 continue
-            if not self.limits.check(sender=session, address=address).allowed:
-                await WebChatOutput(self.sockets).send_note(session, await self._limited_words())
-                await ws.send(json.dumps({"type": "done", "id": message_id}))
-                continue
-            turn = self._run_in_background(self._turn(session, frame["text"], on_new_message))
+            limited = not self.limits.check(sender=session, address=address).allowed
+            turn = self._run_in_background(self._turn(session, frame["text"], on_new_message, limited))
             await asyncio.shield(turn)  # a closing socket must not cut the turn short
             await ws.send(json.dumps({"type": "done", "id": message_id}))
 
@@ -382,10 +417,18 @@ class WebChatInput(InputChannel):
         seen.append(message_id)
         return True
 
-    async def _turn(self, session: Text, text: Text, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def _turn(self, session: Text, text: Text, on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                    limited: bool = False) -> None:
+        """One message as a turn; past a rate limit, through the safety net (safety_net.py), with
+        the kind note when it was only kept."""
         output = WebChatOutput(self.sockets)
+        message = user_message(text, output, session, CHANNEL)
         try:
-            await on_new_message(user_message(text, output, session, CHANNEL))
+            if limited:
+                if not await over_the_limit(message, on_new_message, self.words.agent):
+                    await output.send_note(session, await self._limited_words())
+                return
+            await on_new_message(message)
             if is_too_long(text):
                 conversation = await self.words.conversation(session)
                 await output.send_note(session, await self.words.response(LONG_MESSAGE_RESPONSE, conversation))
@@ -401,6 +444,31 @@ class WebChatInput(InputChannel):
             await on_new_message(exit_message(CollectingOutputChannel(), session, CHANNEL))
         except Exception:
             logger.exception("a web chat exit failed")
+
+    async def _erase(self, session: Text, ws: Any) -> bool:
+        """Erase chat: the conversation and every record of it go from every store, after any turn
+        of it still running (under its lock, which turns and advocates' replies take too: a turn
+        saved after the erase would write the old events back). True once erased."""
+        self.erased[session] = None  # from now on a hello with this id starts a new conversation
+        while len(self.erased) > REMEMBERED_SESSIONS:
+            self.erased.popitem(last=False)
+        self.message_ids.pop(session, None)
+        try:
+            async with self.words.agent.lock_store.lock(session, wait_time_in_seconds=0.1):
+                await asyncio.to_thread(self.erase_conversation, session)
+        except Exception as error:  # by type only: a database error can quote what was said
+            self.erased.pop(session, None)
+            logger.error("a web chat erase failed (%s)", type(error).__name__)
+            with contextlib.suppress(Exception):
+                await ws.send(json.dumps({"type": "bot", **bot_message(await self.words.response(ERROR_REPLY)),
+                                          "note": True}))
+            return False
+        logger.info("a web chat conversation was erased at the person's request")
+        for socket in self.sockets.take(session) | {ws}:  # every tab of it
+            with contextlib.suppress(Exception):
+                await socket.send(json.dumps({"type": "erased"}))
+                await socket.close()
+        return True
 
     def _run_in_background(self, work: Awaitable[None]) -> asyncio.Task:
         task = asyncio.ensure_future(work)

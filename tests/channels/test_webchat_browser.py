@@ -1,7 +1,8 @@
 """The web chat in a real browser: Debian's Chromium, driven by Playwright, on the demo page of a
 running navigator. What a survivor does and sees: ask and read the results, leave with the quick
-exit (no trace left in the browser), get an advocate's reply without reloading, keep the chat
-through a dropped connection, and do all of it with the keyboard alone."""
+exit (no trace left in the browser), get an advocate's reply without reloading, labelled as a
+person's, keep the chat through a dropped connection, erase the chat from the navigator's records,
+and do all of it with the keyboard alone."""
 from __future__ import annotations
 
 import os
@@ -12,27 +13,30 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
+import yaml
 from playwright import sync_api as playwright_api
 
+from navigator.config import ROOT
 from tests.channels.tcp_proxy import DroppableNetwork
-from tests.helpers import http
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, http, require_chromium
 
 pytestmark = pytest.mark.e2e
 expect = playwright_api.expect
 
-CHROMIUM = "/usr/bin/chromium"
-# Without the networking flags this machine's closed network refuses Chromium's background calls.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SESSION_KEY = "navigator-webchat-session"
 ANSWER_TIMEOUT_MS = 30_000
 EXIT_NAME = re.compile("exit", re.I)
+RESPONSES = yaml.safe_load((ROOT / "domain.yml").read_text())["responses"]
+ADVOCATE_NAME = "sam"  # the advocate's account: the console's, never the survivor's page's
+
+
+def words(name: str) -> str:
+    return RESPONSES[name][0]["text"]
 
 
 @pytest.fixture(scope="module")
 def playwright():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: apt-get install -y chromium (.ci/run does it on CI)")
+    require_chromium()
     with playwright_api.sync_playwright() as driver:
         yield driver
 
@@ -59,6 +63,9 @@ def page(context, channel_stack):
     page.on("request", lambda request: page.requested_hosts.add(urlsplit(request.url).netloc))
     page.on("console", lambda message: page.csp_violations.append(message.text)
             if "Content Security Policy" in message.text else None)
+    page.socket_frames = []  # what the server sent the widget
+    page.on("websocket", lambda socket: socket.on(
+        "framereceived", lambda payload: page.socket_frames.append(payload if isinstance(payload, str) else "")))
     page.goto(channel_stack.rasa + "/webchat/demo")
     return page
 
@@ -83,11 +90,30 @@ def screenshot(page, name: str) -> None:
         page.screenshot(path=str(Path(folder) / name))
 
 
-def advocate_says(stack, conversation_id: str, words: str) -> None:
+def advocate_says(stack, conversation_id: str, text: str) -> None:
+    """As the console sends it (console/rasa_api.py `say_as_advocate`): the advocate's account in
+    the event's metadata."""
     status, body = http("POST", f"{stack.rasa}/conversations/{quote(conversation_id)}/tracker/events"
                         f"?output_channel=latest&execute_side_effects=true&token={stack.rasa_api_token}",
-                        {"event": "bot", "text": words})
+                        {"event": "bot", "text": text, "metadata": {"advocate": ADVOCATE_NAME}})
     assert status == 200, body
+
+
+def tracker_texts(stack, conversation_id: str):
+    """What the person and the bot said in the conversation, every session of it, as Rasa keeps it."""
+    status, tracker = http("GET", f"{stack.rasa}/conversations/{quote(conversation_id)}/tracker"
+                           f"?include_events=ALL&token={stack.rasa_api_token}")
+    assert status == 200, tracker
+    return [event.get("text") or "" for event in tracker["events"] if event.get("event") in ("user", "bot")]
+
+
+def tab_to(page, name: str, most: int = 20) -> None:
+    """Press Tab until the button called `name` has the focus."""
+    for _ in range(most):
+        if page.evaluate("document.activeElement.textContent") == name:
+            break
+        page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name=name, exact=True)).to_be_focused()
 
 
 def test_type_a_request_and_see_the_nearest_services(page, channel_stack):
@@ -120,14 +146,36 @@ def test_quick_exit_replaces_the_page_and_leaves_no_trace(page, channel_stack, t
     expect(conversation(page)).not_to_contain_text("Old Market Survivor Law")
 
 
-def test_an_advocates_reply_appears_without_a_reload(page, channel_stack):
+def test_an_advocates_reply_appears_without_a_reload_labelled_as_a_persons(page, channel_stack):
     ask(page, "I want to talk to a person")
     expect(conversation(page)).to_contain_text("advocate", timeout=ANSWER_TIMEOUT_MS)
     page.evaluate("window.notReloaded = true")
     session = page.evaluate(f"sessionStorage.getItem('{SESSION_KEY}')")
-    advocate_says(channel_stack, session, "Hi, I'm Sam, an advocate. I'm here with you.")
-    expect(conversation(page)).to_contain_text("I'm Sam, an advocate", timeout=5_000)
+    reply = "Hi, I'm an advocate. I'm here with you."
+    advocate_says(channel_stack, session, reply)
+    advocate_label, helper_label = words("utter_part_webchat_advocate"), words("utter_part_webchat_helper")
+
+    def the_reply_is_labelled_as_an_advocates():
+        message = conversation(page).locator(".nvc-message", has_text=reply)
+        expect(message).to_have_count(1, timeout=5_000)
+        expect(message).to_contain_text(advocate_label)
+        expect(message).not_to_contain_text(helper_label)
+        expect(message.get_by_text(advocate_label)).to_be_visible()  # seen, not only heard
+        # A visibly different style from the bot's own messages.
+        bot = conversation(page).locator(".nvc-message", has_text=helper_label).first
+        style = "e => getComputedStyle(e).backgroundColor + ' ' + getComputedStyle(e).borderLeftWidth"
+        assert message.evaluate(style) != bot.evaluate(style)
+        assert conversation(page).get_by_text(advocate_label).count() == 1  # only the advocate's message
+        assert not re.search(rf"\b{ADVOCATE_NAME}\b", page.content(), re.I)  # not who the advocate is
+
+    the_reply_is_labelled_as_an_advocates()
     assert page.evaluate("window.notReloaded") is True
+    screenshot(page, "webchat-advocate.png")
+    page.reload()  # and in the history the widget gets back
+    expect(conversation(page)).to_contain_text(reply, timeout=10_000)
+    the_reply_is_labelled_as_an_advocates()
+    assert page.socket_frames and not any(re.search(rf"\b{ADVOCATE_NAME}\b", frame, re.I)
+                                          for frame in page.socket_frames)
 
 
 def test_a_dropped_connection_loses_nothing(context, channel_stack):
@@ -159,6 +207,52 @@ def test_a_dropped_connection_loses_nothing(context, channel_stack):
         expect(page.get_by_role("status")).to_have_text("", timeout=10_000)
     finally:
         network.close()
+
+
+def test_erase_by_keyboard_asks_first_and_then_erases_the_chat_for_good(page, channel_stack):
+    erase, question = words("utter_part_webchat_erase"), words("utter_part_webchat_erase_question")
+    yes, no = words("utter_part_webchat_erase_yes"), words("utter_part_webchat_erase_no")
+    ask(page, "I need legal help in Omaha, NE")
+    expect(conversation(page)).to_contain_text("Old Market Survivor Law", timeout=ANSWER_TIMEOUT_MS)
+    session = page.evaluate(f"sessionStorage.getItem('{SESSION_KEY}')")
+    page.keyboard.press("Tab")
+    tab_to(page, erase)
+    confirm = page.get_by_role("alertdialog", name=question)
+    expect(confirm).to_be_hidden()
+    page.keyboard.press("Enter")
+    expect(confirm).to_be_visible()  # in the chat: no browser pop-up to answer
+    expect(confirm.get_by_role("button", name=no, exact=True)).to_be_focused()  # the safe answer first
+    screenshot(page, "webchat-erase.png")
+    page.keyboard.press("Enter")  # Keep
+    expect(confirm).to_be_hidden()
+    expect(page.get_by_role("button", name=erase, exact=True)).to_be_focused()
+    expect(conversation(page)).to_contain_text("Old Market Survivor Law")
+    assert page.evaluate(f"sessionStorage.getItem('{SESSION_KEY}')") == session
+    assert any("Old Market Survivor Law" in text for text in tracker_texts(channel_stack, session))
+
+    page.keyboard.press("Enter")
+    expect(confirm).to_be_visible()
+    page.keyboard.press("Shift+Tab")
+    expect(confirm.get_by_role("button", name=yes, exact=True)).to_be_focused()
+    page.keyboard.press("Enter")  # Erase
+    expect(conversation(page)).to_contain_text(words("utter_part_webchat_erased"), timeout=10_000)
+    expect(conversation(page)).not_to_contain_text("Old Market Survivor Law")
+    expect(conversation(page)).not_to_contain_text("legal help in Omaha")
+    expect(confirm).to_be_hidden()
+    texts = tracker_texts(channel_stack, session)
+    assert not any("Old Market Survivor Law" in text or "legal help in Omaha" in text for text in texts)
+    expect(page.get_by_role("status")).to_have_text("", timeout=10_000)  # a new conversation is ready
+    new_session = page.evaluate(f"sessionStorage.getItem('{SESSION_KEY}')")
+    assert new_session != session
+
+    page.reload()
+    expect(page.get_by_role("status")).to_have_text("", timeout=10_000)
+    time.sleep(1)  # the history comes right after the session
+    expect(conversation(page)).not_to_contain_text("Old Market Survivor Law")
+    assert conversation(page).locator(".nvc-message:not(.nvc-welcome)").count() == 0  # an empty chat
+    ask(page, "I need legal help in Omaha, NE")  # and it goes on, as a new conversation
+    expect(conversation(page)).to_contain_text("Old Market Survivor Law", timeout=ANSWER_TIMEOUT_MS)
+    assert page.evaluate(f"sessionStorage.getItem('{SESSION_KEY}')") == new_session
 
 
 def test_keyboard_alone_can_open_ask_read_and_leave(page, twilio):

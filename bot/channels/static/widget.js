@@ -10,7 +10,10 @@
  * Safety: nothing from another host; no inline script or style (works under a strict CSP);
  * the only thing stored is the session id, in sessionStorage (this tab only), removed on exit.
  * The quick exit (the first button on the page, or Esc twice) clears the chat and replaces the
- * page, so Back does not return to it. Every word shown comes from the server (domain.yml).
+ * page, so Back does not return to it. "Erase chat" (after a yes in the chat itself) has the
+ * server delete the conversation from its records, then starts a new, empty one. What an
+ * advocate (a person) writes is labelled and styled as theirs. Every word shown comes from the
+ * server (domain.yml).
  */
 (function () {
   "use strict";
@@ -30,6 +33,7 @@
   var socket = null;
   var ready = false;
   var leaving = false;
+  var erasing = false; /* the person said yes to "Erase chat": until the server says "erased" */
   var botSeen = 0;
   var outbox = [];
   var waiting = {};
@@ -78,9 +82,31 @@
 
   var panel = element("section", "nvc-panel");
   panel.setAttribute("aria-labelledby", "nvc-title");
+  var head = element("div", "nvc-head");
   var title = element("h2", "nvc-title", WORDS.title);
   title.id = "nvc-title";
+  var eraseButton = element("button", "nvc-erase", WORDS.erase);
+  eraseButton.type = "button";
+  eraseButton.setAttribute("aria-controls", "nvc-confirm");
+  eraseButton.setAttribute("aria-expanded", "false");
+  head.appendChild(title);
+  head.appendChild(eraseButton);
   var hint = element("p", "nvc-hint", WORDS.exitHint);
+  /* The yes-or-no of "Erase chat", in the chat itself (no browser pop-up). */
+  var confirmBox = element("div", "nvc-confirm");
+  confirmBox.id = "nvc-confirm";
+  confirmBox.setAttribute("role", "alertdialog");
+  confirmBox.setAttribute("aria-labelledby", "nvc-confirm-question");
+  confirmBox.hidden = true;
+  var question = element("p", "nvc-confirm-question", WORDS.eraseQuestion);
+  question.id = "nvc-confirm-question";
+  var eraseYes = element("button", "nvc-erase-yes", WORDS.eraseYes);
+  eraseYes.type = "button";
+  var eraseNo = element("button", "nvc-erase-no", WORDS.eraseNo);
+  eraseNo.type = "button";
+  confirmBox.appendChild(question);
+  confirmBox.appendChild(eraseYes);
+  confirmBox.appendChild(eraseNo);
   var log = element("div", "nvc-log");
   log.setAttribute("role", "log");
   log.setAttribute("aria-live", "polite");
@@ -103,8 +129,9 @@
   form.appendChild(label);
   form.appendChild(input);
   form.appendChild(sendButton);
-  panel.appendChild(title);
+  panel.appendChild(head);
   panel.appendChild(hint);
+  panel.appendChild(confirmBox);
   panel.appendChild(log);
   panel.appendChild(status);
   panel.appendChild(form);
@@ -136,9 +163,12 @@
     node.appendChild(document.createTextNode(text.slice(last)));
   }
 
+  var SPEAKERS = { user: WORDS.you, bot: WORDS.helper, advocate: WORDS.advocate };
+
+  /* from: "user", "bot" or "advocate" (a person, through the advocate console). */
   function showMessage(from, text, buttons, extraClass) {
     var item = element("div", "nvc-message nvc-from-" + from + (extraClass ? " " + extraClass : ""));
-    item.appendChild(element("span", "nvc-speaker", (from === "user" ? WORDS.you : WORDS.helper) + " "));
+    item.appendChild(element("span", "nvc-speaker", SPEAKERS[from] + " "));
     var body = element("span", "nvc-text");
     appendText(body, text || "");
     item.appendChild(body);
@@ -165,9 +195,10 @@
   }
 
   function clearConversation() {
-    Array.prototype.slice.call(log.querySelectorAll(".nvc-message:not(.nvc-welcome)")).forEach(function (node) {
-      node.parentNode.removeChild(node);
-    });
+    Array.prototype.slice.call(log.querySelectorAll(".nvc-message:not(.nvc-welcome), .nvc-notice"))
+      .forEach(function (node) {
+        node.parentNode.removeChild(node);
+      });
   }
 
   function setStatus(text) {
@@ -178,7 +209,7 @@
 
   function say(text, shown) {
     text = (text || "").trim();
-    if (!text || leaving) {
+    if (!text || leaving || erasing) {
       return;
     }
     showMessage("user", shown || text);
@@ -200,6 +231,10 @@
       ready = true;
       attempt = 0;
       setStatus("");
+      if (erasing) { /* asked before the connection dropped: asked again (the server may have done it) */
+        sendErase();
+        return;
+      }
       /* what was sent but not answered before the connection dropped goes again (the server
          skips what it already had) */
       var unanswered = Object.keys(waiting).map(function (id) { return waiting[id]; });
@@ -212,18 +247,22 @@
         botSeen = 0;
       }
       frame.messages.forEach(function (line) {
-        showMessage(line.from, line.text, line.buttons);
+        showMessage(line.advocate ? "advocate" : line.from, line.text, line.buttons);
         if (line.from === "bot") {
           botSeen += 1;
         }
       });
     } else if (frame.type === "bot") {
-      showMessage("bot", frame.text, frame.buttons);
+      showMessage(frame.advocate ? "advocate" : "bot", frame.text, frame.buttons);
       if (!frame.note) { /* a note (slow down, an error) is not in the transcript */
         botSeen += 1;
+      } else if (erasing) { /* the erase failed (the error words): the chat is as it was */
+        erasing = false;
       }
     } else if (frame.type === "done") {
       delete waiting[frame.id];
+    } else if (frame.type === "erased") {
+      erased();
     }
   }
 
@@ -326,6 +365,78 @@
     reconnectTimer = null;
     attempt = 0;
     connect();
+  });
+
+  /* ---- erase chat: the server deletes the conversation, the widget starts a new one ---- */
+
+  function openConfirm() {
+    confirmBox.hidden = false;
+    eraseButton.setAttribute("aria-expanded", "true");
+    eraseNo.focus(); /* the safe answer first */
+  }
+
+  function closeConfirm() {
+    confirmBox.hidden = true;
+    eraseButton.setAttribute("aria-expanded", "false");
+  }
+
+  function sendErase() {
+    if (ready && socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ type: "erase" }));
+    } /* else sent once the connection is back (the "session" frame) */
+  }
+
+  function erase() {
+    closeConfirm();
+    input.focus();
+    erasing = true;
+    outbox = []; /* not sent yet: nothing to erase, nothing to send */
+    sendErase();
+  }
+
+  function erased() {
+    erasing = false;
+    try {
+      window.sessionStorage.removeItem(SESSION_KEY);
+    } catch (e) { /* nothing was stored */ }
+    clearConversation();
+    outbox = [];
+    waiting = {};
+    botSeen = 0;
+    log.appendChild(element("p", "nvc-notice", WORDS.erased));
+    log.scrollTop = log.scrollHeight;
+    /* The server closes this conversation's sockets; a new, empty conversation starts at once. */
+    var old = socket;
+    socket = null;
+    ready = false;
+    if (old) {
+      try {
+        old.close();
+      } catch (e) { /* it is closing anyway */ }
+    }
+    window.clearTimeout(reconnectTimer);
+    reconnectTimer = null;
+    attempt = 0;
+    connect();
+  }
+
+  eraseButton.addEventListener("click", function () {
+    if (confirmBox.hidden) {
+      openConfirm();
+    } else {
+      closeConfirm();
+    }
+  });
+  eraseYes.addEventListener("click", erase);
+  eraseNo.addEventListener("click", function () {
+    closeConfirm();
+    eraseButton.focus();
+  });
+  confirmBox.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { /* Esc answers Keep (and Esc twice still leaves the page) */
+      closeConfirm();
+      eraseButton.focus();
+    }
   });
 
   /* ---- quick exit ---- */
