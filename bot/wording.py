@@ -1,7 +1,8 @@
 """The rules for every word the assistant says, as checks a test (and a translator) can run.
 
 Survivors read these messages in a hard moment, often on a phone someone else may see:
-- short enough for one SMS: 320 characters at most;
+- short enough for one SMS: 320 characters at most, in GSM-7 characters only (one curly quote or
+  emoji makes every segment of a text hold 70 characters instead of 160: navigator.sms_charset);
 - plain: Flesch-Kincaid grade 6 or below (textstat, offline; English responses only);
 - never asks "why" (it sounds like blame, and no one owes us their story);
 - never blames ("you should have", "your fault", "provoked"...);
@@ -15,6 +16,8 @@ import re
 import sys
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
+
+from navigator.sms_charset import outside_gsm7
 
 SMS_LIMIT = 320
 MAX_GRADE = 6.0
@@ -55,6 +58,8 @@ def problems(text: str, whole_message: bool = True, english: bool = True) -> Lis
     found = []
     if len(text) > SMS_LIMIT:
         found.append(f"{len(text)} characters, over one SMS ({SMS_LIMIT})")
+    if outside_gsm7(text):
+        found.append(f"not GSM-7: {outside_gsm7(text)!r}")
     if english and whole_message:
         grade = reading_grade(text)
         if grade > MAX_GRADE:

@@ -1,5 +1,5 @@
 """Console subcommands of the `navigator` CLI: `tokens create NAME` for integrations, and
-`advocates add|list|disable|enable|set-password` for the people who sign in."""
+`advocates add|list|disable|enable|set-password|set-display-name` for the people who sign in."""
 from __future__ import annotations
 
 import argparse
@@ -26,6 +26,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action.add_argument("--password-stdin", action="store_true",
                             help="read the password from the first line of standard input (for scripts)")
         action.set_defaults(handler=handler)
+        if name == "add":
+            action.add_argument("--display-name", default="",
+                                help="how survivors see them when they join a chat: a first name or a role "
+                                     "(they can change it in the console)")
+    display = actions.add_parser("set-display-name", help="set how survivors see an advocate who joins a chat")
+    display.add_argument("name", help="the name they sign in with")
+    display.add_argument("display_name", help='a first name or a role, like "Maria"; "" for none ("an advocate")')
+    display.set_defaults(handler=advocates_set_display_name)
     listing = actions.add_parser("list", help="list advocates: active or disabled, locked out or not")
     listing.set_defaults(handler=advocates_list)
     for name, handler, help_text in (("disable", advocates_disable, "stop an advocate signing in (ends their sessions)"),
@@ -73,7 +81,20 @@ def advocates_add(args: argparse.Namespace) -> int:
         password = read_password(args.password_stdin)
     except ValueError as error:
         raise SystemExit(f"navigator advocates add: {error}") from None
-    return _change("add", lambda s: f"Added advocate {advocates.add_advocate(s, args.name, password).name!r}.")
+    def add(session) -> str:
+        advocate = advocates.add_advocate(session, args.name, password)
+        if args.display_name:
+            advocates.set_display_name(session, advocate.name, args.display_name)
+        return f"Added advocate {advocate.name!r}."
+    return _change("add", add)
+
+
+def advocates_set_display_name(args: argparse.Namespace) -> int:
+    def change(session) -> str:
+        advocate = advocates.set_display_name(session, args.name, args.display_name)
+        shown = advocate.display_name or "an advocate"
+        return f"Survivors will see {advocate.name!r} as {shown!r}."
+    return _change("set-display-name", change)
 
 
 def advocates_set_password(args: argparse.Namespace) -> int:

@@ -4,9 +4,17 @@ Rasa (console.rasa_api) and writes the audit log (navigator.audit), in an order 
 leaves a survivor talking to nobody:
 
 - claim: the claim is recorded first (so two advocates cannot both take it), then the bot is
-  paused; if Rasa cannot be reached the claim is undone and the bot keeps answering;
+  paused; if Rasa cannot be reached the claim is undone and the bot keeps answering. Then the
+  survivor is told a person joined, by the name the advocate chose, and that they can see the
+  earlier messages (a take-over says so too);
 - hand back: the bot is resumed and says so first, then the queue records it;
 - close: a handoff still held is handed back first, so no conversation stays paused.
+
+A survivor who said "don't text me first" (console.consent) gets none of this unprompted: the
+advocate's first message waits until the survivor writes again (the console says so), and the
+"joined" words go with it; the notice to survivors nobody claimed is not sent at all. Out of
+hours that notice is not sent either (the survivor was told when the next shift starts), and a
+shift that ends before anyone was free is said so.
 
 Database calls block, so they run in a worker thread.
 """
@@ -19,10 +27,11 @@ from typing import Callable, Optional
 
 from sqlalchemy.engine import Engine
 
+from console.consent import asked_not_to_be_written_first, may_write_unprompted
 from console.rasa_api import RasaApi
 from console.transcript import Line, transcript_lines
-from navigator import audit, db, handoffs
-from navigator.handoffs import Handoff
+from navigator import advocates, audit, db, handoffs, shifts
+from navigator.handoffs import Handoff, HandoffStateError
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +39,13 @@ MAX_REPLY_CHARS = 1000  # Twilio sends up to 1600; a reply this long is already 
 VIEW_AGAIN_AFTER = dt.timedelta(minutes=30)  # reloads within this are not new "viewed" entries
 HANDBACK_RESPONSE = "utter_handback"
 UNCLAIMED_RESPONSE = "utter_handoff_unclaimed"
+UNCLAIMED_OFF_SHIFT_RESPONSE = "utter_handoff_unclaimed_off_shift"
+# Said when an advocate joins or takes over: (with the name they chose, without one).
+JOINED_RESPONSES = ("utter_advocate_joined", "utter_advocate_joined_unnamed")
+TOOK_OVER_RESPONSES = ("utter_advocate_took_over", "utter_advocate_took_over_unnamed")
+NAME_SLOT = "advocate_name"
+NOT_YET_INVITED = ("This person asked not to be written to first, so nothing was sent. "
+                   "You can reply once they write again.")
 
 
 class Lifecycle:
@@ -66,15 +82,36 @@ class Lifecycle:
             await self._db(lambda s: handoffs.release_claim(s, handoff_id, advocate))
             raise
         await self._db(lambda s: audit.record(s, advocate, "claimed", handoff_id))
+        await self._announce(handoff, advocate, JOINED_RESPONSES)
         return handoff
 
     async def take_over(self, handoff_id: int, advocate: str) -> None:
         """Take a handoff over from the advocate who holds it (the audit log's earlier "Claimed"
-        entry names them)."""
+        entry names them); the survivor is told another advocate is there."""
         def record(session):
             handoffs.take_over_handoff(session, handoff_id, advocate)
             audit.record(session, advocate, "taken_over", handoff_id)
-        await self._db(record)
+            return handoffs.get_handoff(session, handoff_id)
+        await self._announce(await self._db(record), advocate, TOOK_OVER_RESPONSES)
+
+    async def _announce(self, handoff: Handoff, advocate: str, responses: tuple[str, str],
+                        conversation: Optional[dict] = None) -> None:
+        """Tell the survivor who joined (by the name the advocate chose), if they may be written
+        to now; noted on the handoff. A fault here costs only the words: the first reply says
+        them instead."""
+        try:
+            conversation = conversation or await self.rasa.tracker(handoff.conversation_id)
+            if not may_write_unprompted(conversation, handoff.claimed_at):
+                return
+            name = await self._db(lambda s: getattr(advocates.find_advocate(s, advocate), "display_name", None))
+            if name:
+                await self.rasa.utter(handoff.conversation_id, responses[0], **{NAME_SLOT: name})
+            else:
+                await self.rasa.utter(handoff.conversation_id, responses[1])
+            await self._db(lambda s: handoffs.note_joined(s, handoff.id))
+        except Exception as error:
+            logger.warning("handoff %s: the survivor could not be told an advocate joined: %s", handoff.id,
+                           type(error).__name__)
 
     async def reply(self, handoff_id: int, advocate: str, text: str) -> None:
         text = (text or "").strip()
@@ -83,13 +120,28 @@ class Lifecycle:
         if len(text) > MAX_REPLY_CHARS:
             raise ValueError(f"A reply can be at most {MAX_REPLY_CHARS} characters; this one has {len(text)}.")
         handoff = await self._db(lambda s: handoffs.held_by(s, handoff_id, advocate, "reply to"))
+        conversation = await self.rasa.tracker(handoff.conversation_id)
+        if not may_write_unprompted(conversation, handoff.claimed_at):
+            raise HandoffStateError(NOT_YET_INVITED)
+        if handoff.joined_notice_at is None:
+            await self._announce(handoff, advocate, JOINED_RESPONSES, conversation)
         await self.rasa.say_as_advocate(handoff.conversation_id, text, advocate)
         await self._db(lambda s: audit.record(s, advocate, "replied", handoff_id))
 
+    async def may_reply(self, handoff: Handoff) -> bool:
+        """Whether a reply would be sent now (False while a survivor who asked not to be written
+        to first has not written since the claim); True when Rasa cannot tell (the reply says)."""
+        try:
+            return may_write_unprompted(await self.rasa.tracker(handoff.conversation_id), handoff.claimed_at)
+        except Exception:
+            return True
+
     async def hand_back(self, handoff_id: int, advocate: str) -> Handoff:
         handoff = await self._db(lambda s: handoffs.held_by(s, handoff_id, advocate, "hand back"))
+        conversation = await self.rasa.tracker(handoff.conversation_id)
         await self.rasa.resume(handoff.conversation_id)
-        await self.rasa.utter(handoff.conversation_id, HANDBACK_RESPONSE)
+        if may_write_unprompted(conversation, handoff.claimed_at):
+            await self.rasa.utter(handoff.conversation_id, HANDBACK_RESPONSE)
 
         def record(session):
             done = handoffs.mark_handed_back(session, handoff_id, advocate)
@@ -112,15 +164,24 @@ class Lifecycle:
 
     async def notify_unclaimed(self, after: dt.timedelta) -> int:
         """Tell each survivor whose handoff has waited longer than `after` that nobody is free
-        yet, with the 24/7 lines (utter_handoff_unclaimed), once per handoff; how many were told."""
+        yet, with the 24/7 lines (utter_handoff_unclaimed), once per handoff; how many were told.
+        Not those who asked for a person out of hours (they were told when the shift starts), nor
+        those who asked not to be written to first; when the shift ended meanwhile, it says so."""
         due = await self._db(lambda s: handoffs.unclaimed_since(s, handoffs.utcnow() - after))
+        staffed = shifts.schedule()
         told = 0
         for handoff_id in due:
             handoff = await self._db(lambda s: handoffs.reserve_unclaimed_notice(s, handoff_id))
             if handoff is None:  # claimed meanwhile, or another console process took it
                 continue
             try:
-                await self.rasa.utter(handoff.conversation_id, UNCLAIMED_RESPONSE)
+                if not staffed.on_shift(handoff.created_at):
+                    continue  # asked out of hours: told then when the next shift starts
+                if asked_not_to_be_written_first(await self.rasa.tracker(handoff.conversation_id)):
+                    continue
+                on_shift = staffed.on_shift()
+                await self.rasa.utter(handoff.conversation_id,
+                                      UNCLAIMED_RESPONSE if on_shift else UNCLAIMED_OFF_SHIFT_RESPONSE)
             except Exception:
                 await self._db(lambda s: handoffs.cancel_unclaimed_notice(s, handoff_id))
                 logger.warning("handoff %s: could not tell the survivor nobody is free yet; will retry", handoff_id)

@@ -13,7 +13,7 @@ from sanic.response import HTTPResponse, json, redirect
 from console.auth import signed_in
 from console.lifecycle import MAX_REPLY_CHARS
 from console.rasa_api import RasaUnavailable
-from console.render import page, queue_row
+from console.render import page, queue_row, shift_status
 from navigator import audit, db, handoffs
 from navigator.handoffs import ACTIVE_STATUSES, OUTCOMES, HandoffStateError, utcnow
 
@@ -21,7 +21,8 @@ logger = logging.getLogger(__name__)
 blueprint = Blueprint("pages")
 
 DONE = {
-    "claimed": "You have this conversation now. The bot is paused: only you answer.",
+    "claimed": "You have this conversation now. The bot is paused: only you answer. The survivor was told "
+               "a person joined (unless they asked not to be written to first).",
     "taken_over": "You have this conversation now. The other advocate can no longer reply.",
     "replied": "Sent.",
     "handed_back": "The bot has the conversation again and told the survivor so.",
@@ -40,7 +41,8 @@ def _queue(session) -> dict:
     now = utcnow()
     rows = [queue_row(h, now) for h in handoffs.list_handoffs(session, statuses=ACTIVE_STATUSES)]
     return {"waiting": [r for r in rows if r["status"] == "open"],
-            "active": [r for r in rows if r["status"] != "open"]}
+            "active": [r for r in rows if r["status"] != "open"],
+            "shift": shift_status(now)}  # whether anyone is on shift: what survivors writing now are told
 
 
 @blueprint.get("/")
@@ -74,10 +76,12 @@ async def handoff_page(request: Request, handoff_id: int, error: str = "", statu
     except RasaUnavailable:
         unavailable = True
     history = await _read(request, lambda s: audit.recent(s, 50, handoff_id))
+    holder = handoff.status == "claimed" and handoff.claimed_by == who.name
+    may_reply = await lifecycle.may_reply(handoff) if holder else False
     return page("handoff.html", status=status, advocate=who, handoff=handoff, row=queue_row(handoff, utcnow()),
                 lines=lines, transcript_unavailable=unavailable, error=error,
                 done=DONE.get(request.args.get("done", "")) if not error else "", draft=draft,
-                holder=handoff.status == "claimed" and handoff.claimed_by == who.name,
+                holder=holder, may_reply=may_reply,
                 history=history, max_reply=MAX_REPLY_CHARS, poll_seconds=request.app.ctx.settings.poll_seconds)
 
 

@@ -68,9 +68,13 @@ class RasaApi:
                          {"event": "bot", "text": text, "metadata": {"advocate": advocate}},
                          output_channel="latest", execute_side_effects="true")
 
-    async def utter(self, conversation_id: str, response: str) -> None:
+    async def utter(self, conversation_id: str, response: str, **slots: Optional[str]) -> None:
         """Send one of domain.yml's responses on the survivor's channel, then listen again, so
-        the survivor's next message is read as a fresh turn (rules follow `action_listen`)."""
+        the survivor's next message is read as a fresh turn (rules follow `action_listen`).
+        `slots` are set first: Rasa fills a response's {placeholders} from the conversation's slots."""
+        if slots:
+            await self._call("POST", conversation_id, "tracker/events",
+                             [{"event": "slot", "name": name, "value": value} for name, value in slots.items()])
         await self._call("POST", conversation_id, "execute", {"name": response}, output_channel="latest")
         await self._call("POST", conversation_id, "tracker/events", LISTEN)
 

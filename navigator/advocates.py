@@ -23,6 +23,10 @@ from navigator.handoffs import utcnow
 
 MIN_PASSWORD_LENGTH = 10
 NAME_PATTERN = re.compile(r"^[\w.@ -]{1,100}$")
+# How survivors see an advocate who joins their chat ("Hi, I'm Maria, an advocate"): a first
+# name or a role the advocate chooses, in letters an SMS carries as they are (GSM-7). No digits,
+# so it can never be a phone number; short, so the notice stays one SMS.
+DISPLAY_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z .'-]{0,29}$")
 
 
 class Advocate(Base):
@@ -33,6 +37,7 @@ class Advocate(Base):
     password_hash = Column(String(255), nullable=False)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     disabled_at = Column(DateTime, nullable=True)
+    display_name = Column(String(30), nullable=True)  # what survivors are told (DISPLAY_NAME_PATTERN)
 
     @property
     def active(self) -> bool:
@@ -113,6 +118,22 @@ def _existing(session: Session, name: str) -> Advocate:
     advocate = find_advocate(session, name)
     if advocate is None:
         raise ValueError(f"there is no advocate called {name.strip()!r}")
+    return advocate
+
+
+def check_display_name(display_name: str) -> str:
+    """The name survivors will see, tidied; "" clears it (survivors are then told "an advocate")."""
+    display_name = " ".join((display_name or "").split())
+    if display_name and not DISPLAY_NAME_PATTERN.match(display_name):
+        raise ValueError("A name for survivors is 1 to 30 letters (spaces, . ' - allowed), "
+                         "like a first name or a role: no digits or other signs.")
+    return display_name
+
+
+def set_display_name(session: Session, name: str, display_name: str) -> Advocate:
+    """Set how survivors see the advocate `name` when they join a chat ("" for no name)."""
+    advocate = _existing(session, name)
+    advocate.display_name = check_display_name(display_name) or None
     return advocate
 
 

@@ -63,3 +63,25 @@ def is_production() -> bool:
     if value not in ENVIRONMENTS:
         raise SystemExit(f"NAVIGATOR_ENV must be production or development, not {value!r}")
     return value == "production"
+
+
+CONFIDENTIALITY_TEXT_MAX = 200
+
+
+def confidentiality_text() -> str | None:
+    """The agency's own words on what it keeps confidential and the limits of that
+    (`CONFIDENTIALITY_TEXT`), said instead of the domain's default (`utter_part_confidentiality`);
+    the assistant always adds that nobody has to report anything to get help. None when unset.
+    Words that an SMS cannot carry in one piece stop the process, with what is wrong."""
+    from navigator.sms_charset import outside_gsm7
+
+    text = " ".join((os.environ.get("CONFIDENTIALITY_TEXT") or "").split())
+    if not text:
+        return None
+    if len(text) > CONFIDENTIALITY_TEXT_MAX:
+        raise SystemExit(f"CONFIDENTIALITY_TEXT has {len(text)} characters; at most {CONFIDENTIALITY_TEXT_MAX} "
+                         "fit in one text with the sentence the assistant adds")
+    if outside_gsm7(text):
+        raise SystemExit(f"CONFIDENTIALITY_TEXT has characters a text message cannot carry as plain SMS: "
+                         f"{outside_gsm7(text)!r} (use straight quotes, no emoji)")
+    return text

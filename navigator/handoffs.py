@@ -6,7 +6,12 @@ and how it ended, never the survivor's words (those stay in Rasa's tracker store
 
     open --claim--> claimed --hand back--> handed_back --close--> closed
       \\_____________________close (nobody needed to take it)________/
-      \\_____________________the survivor says no advocate (declined)__/
+      \\_____________________the survivor says no advocate (declined)__/   (a request)
+
+A survivor who says "no advocate" after an emergency does not close it: the handoff stays open,
+marked `declined_at`, for an advocate to review (it is not alerted again, and nobody is told it
+waits); a new emergency in that conversation makes it urgent again. Nothing the survivor types
+can take an emergency out of the queue, so an unclear answer ("no i cant talk") never cancels it.
 
 Another advocate may take over a claimed handoff (the holder's shift ended); the bot stays paused.
 
@@ -65,6 +70,9 @@ class Handoff(Base):
     closed_by = Column(String(100), nullable=True)
     outcome = Column(String(30), nullable=True)  # a key of OUTCOMES
     unclaimed_notice_at = Column(DateTime, nullable=True)  # when the survivor was told nobody is free yet
+    declined_at = Column(DateTime, nullable=True)  # the survivor said no advocate (an emergency stays open)
+    joined_notice_at = Column(DateTime, nullable=True)  # when the survivor was told an advocate joined
+    undelivered = Column(Integer, nullable=True)  # advocates' messages that could not be delivered
 
     @property
     def handle(self) -> str:
@@ -79,7 +87,8 @@ class Handoff(Base):
                 "created_at": iso(self.created_at), "claimed_at": iso(self.claimed_at),
                 "claimed_by": self.claimed_by, "handed_back_at": iso(self.handed_back_at),
                 "closed_at": iso(self.closed_at), "closed_by": self.closed_by, "outcome": self.outcome,
-                "unclaimed_notice_at": iso(self.unclaimed_notice_at)}
+                "unclaimed_notice_at": iso(self.unclaimed_notice_at), "declined_at": iso(self.declined_at),
+                "joined_notice_at": iso(self.joined_notice_at), "undelivered": self.undelivered or 0}
 
 
 def conversation_handle(conversation_id: str) -> str:
@@ -105,7 +114,8 @@ def open_handoff(session: Session, conversation_id: str, channel: str, priority:
     """Open a handoff, or raise the priority of the conversation's handoff already waiting.
 
     One conversation never has two live handoffs: an emergency during a pending request turns
-    that request into an emergency.
+    that request into an emergency, and an emergency after the survivor said no advocate makes
+    the handoff wanted again (`declined_at` cleared).
     """
     if priority not in PRIORITIES:
         raise ValueError(f"priority must be one of {PRIORITIES}, not {priority!r}")
@@ -113,6 +123,8 @@ def open_handoff(session: Session, conversation_id: str, channel: str, priority:
     if live is not None:
         if PRIORITIES.index(priority) < PRIORITIES.index(live.priority):
             live.priority, live.reason = priority, reason
+        if live.declined_at is not None:
+            live.declined_at = None
         return live
     handoff = Handoff(conversation_id=conversation_id, channel=channel or "unknown",
                       priority=priority, reason=reason, status="open", created_at=utcnow())
@@ -198,7 +210,7 @@ def take_over_handoff(session: Session, handoff_id: int, advocate: str) -> str:
     done = session.execute(
         update(Handoff).where(Handoff.id == handoff_id, Handoff.status == "claimed",
                               Handoff.claimed_by == previous)
-        .values(claimed_by=advocate, claimed_at=utcnow())
+        .values(claimed_by=advocate, claimed_at=utcnow(), joined_notice_at=None)
         .execution_options(synchronize_session=False))
     if done.rowcount != 1:  # handed back, closed or taken by a third advocate meanwhile
         raise _refused(session, handoff_id, "take over")
@@ -206,16 +218,48 @@ def take_over_handoff(session: Session, handoff_id: int, advocate: str) -> str:
 
 
 def declined_by_survivor(session: Session, conversation_id: str) -> Optional[Handoff]:
-    """The survivor said they want no advocate: close their handoff still waiting in the queue
-    (outcome `declined`), so nobody writes to them uninvited. A handoff an advocate already holds
-    is left alone: the survivor's words go to that advocate, who decides."""
+    """The survivor said clearly that they want no advocate. A request still waiting is closed
+    (outcome `declined`), so nobody writes to them uninvited. An emergency stays in the queue,
+    marked declined, for an advocate to review: it is not alerted again and the survivor is not
+    told it waits. A handoff an advocate already holds is left alone: the survivor's words go to
+    that advocate, who decides. Returns the conversation's handoff that was waiting, if any."""
     waiting = session.execute(
         select(Handoff).where(Handoff.conversation_id == conversation_id, Handoff.status == "open")
     ).scalars().all()
+    now = utcnow()
     for handoff in waiting:
-        handoff.status, handoff.closed_at = "closed", utcnow()
-        handoff.closed_by, handoff.outcome = SURVIVOR, "declined"
+        if handoff.priority == "emergency":
+            handoff.declined_at = handoff.declined_at or now
+        else:
+            handoff.status, handoff.closed_at = "closed", now
+            handoff.closed_by, handoff.outcome = SURVIVOR, "declined"
     return waiting[-1] if waiting else None
+
+
+def place_in_line(session: Session, handoff: Handoff) -> int:
+    """Where `handoff` stands among those waiting for an advocate, counting from 1, in the order
+    advocates see them (emergencies first, then the longest waiting). Handoffs the survivor
+    declined are not waiting for anyone."""
+    if handoff.status != "open":
+        return 0
+    waiting = [h for h in list_handoffs(session, "open") if h.declined_at is None or h.id == handoff.id]
+    return next((number for number, h in enumerate(waiting, start=1) if h.id == handoff.id), 0)
+
+
+def note_joined(session: Session, handoff_id: int) -> None:
+    """The survivor has been told that an advocate joined (console.lifecycle)."""
+    session.execute(update(Handoff).where(Handoff.id == handoff_id).values(joined_notice_at=utcnow())
+                    .execution_options(synchronize_session=False))
+
+
+def note_undelivered(session: Session, conversation_id: str) -> None:
+    """An advocate's message to this conversation could not be delivered (the SMS outbox gave up):
+    counted on its latest handoff, so the advocate sees it in the console."""
+    latest = session.execute(
+        select(Handoff).where(Handoff.conversation_id == conversation_id).order_by(Handoff.id.desc())
+    ).scalars().first()
+    if latest is not None:
+        latest.undelivered = (latest.undelivered or 0) + 1
 
 
 def held_by(session: Session, handoff_id: int, advocate: str, action: str) -> Handoff:
@@ -257,10 +301,12 @@ def close_handoff(session: Session, handoff_id: int, advocate: str, outcome: str
 
 
 def unclaimed_since(session: Session, cutoff: dt.datetime) -> list[int]:
-    """Ids of open handoffs created before `cutoff` whose survivor has not yet been told."""
+    """Ids of open handoffs created before `cutoff` whose survivor has not yet been told (and did
+    not say no advocate)."""
     return list(session.execute(
         select(Handoff.id).where(Handoff.status == "open", Handoff.unclaimed_notice_at.is_(None),
-                                 Handoff.created_at <= cutoff).order_by(Handoff.id)).scalars())
+                                 Handoff.declined_at.is_(None), Handoff.created_at <= cutoff)
+        .order_by(Handoff.id)).scalars())
 
 
 def reserve_unclaimed_notice(session: Session, handoff_id: int) -> Optional[Handoff]:

@@ -20,7 +20,6 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from bot.actions.phrasing import DomainDict, kind_name, phrase
 from bot.actions.where import Where, where_to_search
 from navigator.db import session_scope
-from navigator.handoffs import declined_by_survivor
 from resources.gazetteer import gazetteer
 from resources.geocode import geocode
 from resources.search import search_services
@@ -207,74 +206,3 @@ class ActionAnswerHours(Action):
                   for number, result in enumerate(results, start=int(start) + 1)]
         dispatcher.utter_message(text="\n".join(lines))
         return []
-
-
-def advocate_declined(conversation_id: Text) -> None:
-    """The survivor said no to an advocate: their handoff leaves the queue (navigator.handoffs).
-    A database fault costs only that; the survivor still gets their answer."""
-    try:
-        with session_scope() as session:
-            declined_by_survivor(session, conversation_id)
-    except DIRECTORY_UNREACHABLE as error:
-        logger.error("could not record that the survivor declined an advocate: %s", type(error).__name__)
-
-
-class ActionRouteYesNo(Action):
-    """Read a bare yes or no as the answer to what the bot asked last."""
-
-    def name(self) -> Text:
-        return "action_route_yes_no"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        yes = latest_intent(tracker) == "affirm"
-        awaiting = tracker.get_slot("awaiting")
-        if awaiting == "more":
-            if yes:
-                return ActionMoreResults().run(dispatcher, tracker, domain)
-            dispatcher.utter_message(response="utter_anything_else")
-            return [SlotSet("awaiting", "kind")]
-        if awaiting == "place":
-            if yes:
-                dispatcher.utter_message(response="utter_ask_place")
-                return []
-            return ActionFindHelp().run(dispatcher, _as_skip(tracker), domain)
-        if awaiting == "advocate" and not yes:
-            advocate_declined(tracker.sender_id)
-            dispatcher.utter_message(response="utter_handoff_declined")
-            return [SlotSet("awaiting", None)]
-        if yes:
-            dispatcher.utter_message(response="utter_ask_kind")
-            return [SlotSet("awaiting", "kind")]
-        dispatcher.utter_message(response="utter_still_here")
-        return [SlotSet("awaiting", None)]
-
-
-class ActionRouteFallback(Action):
-    """A message the bot did not understand: perhaps the place it asked for, else say so kindly."""
-
-    def name(self) -> Text:
-        return "action_route_fallback"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        named = place_in_message(tracker)
-        if tracker.get_slot("awaiting") == "place" or named:
-            found = named or getattr(geocode(tracker.latest_message.get("text") or ""), "label", None)
-            if found:
-                return [SlotSet("place", found)] + ActionFindHelp().run(dispatcher, _with_place(tracker, found), domain)
-            dispatcher.utter_message(response="utter_place_not_found")
-            return []
-        dispatcher.utter_message(response="utter_default")
-        return [SlotSet("awaiting", "kind")]
-
-
-def _with_place(tracker: Tracker, label: Text) -> Tracker:
-    """A copy of the tracker whose `place` slot holds `label` (for chaining actions in one turn)."""
-    copy = tracker.copy()
-    copy.slots = {**tracker.slots, "place": label, "place_declined": False}
-    return copy
-
-
-def _as_skip(tracker: Tracker) -> Tracker:
-    copy = tracker.copy()
-    copy.latest_message = {**tracker.latest_message, "intent": {"name": "skip_place", "confidence": 1.0}}
-    return copy

@@ -1,82 +1,71 @@
-"""Actions that hand a conversation to a human advocate: on an emergency signal (priority
-`emergency`) or when the survivor asks for a person (priority `request`).
+"""Actions that put a person in the conversation, and say truthfully who is reading: an emergency
+(priority `emergency`), a survivor asking for a person (priority `request`), "no advocate", and
+"is a person reading? / how long?".
 
-A database or Twilio fault never holds back the survivor's reply: recording the handoff is
-guarded, and the advocates' SMS alerts go out in the background after the reply.
+The emergency words (911 or 988, the 24/7 lines) come first and do not depend on anything; what
+follows says only what is true (bot.handoff_replies): that an advocate was asked only when the
+handoff is in the queue, the place in line, that nobody is on shift and when the next shift
+starts, or that the queue could not be reached. Declining takes an explicit choice ("No
+advocate"), never a bare "no": after an emergency an unclear answer keeps the handoff open.
+The advocates' SMS alerts go out in the background, after the reply (navigator.handoff_requests).
 """
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Any, Dict, List, Optional, Set, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.find_help import show_results
-from bot.actions.phrasing import kind_name
-from navigator.alerts import send_handoff_alerts
-from navigator.db import session_scope
-from navigator.handoffs import live_handoff, open_handoff
+from bot.actions.find_help import DIRECTORY_UNREACHABLE, show_results
+from bot.actions.phrasing import DomainDict, kind_name, phrase
+from bot.handoff_replies import (CAN_DECLINE, AdvocateReply, after_asking, emergency_response, moment_responses,
+                                 not_kept_after_hours, status_now)
+from navigator.handoff_requests import Asked, ask_for_advocate, current_request, decline
+from navigator.shifts import after_hours_handoffs, check as check_shift_settings, shift_state
 
 logger = logging.getLogger(__name__)
-
-EMERGENCY_RESPONSES = {
-    "self_harm": "utter_emergency_self_harm",
-    "medical": "utter_emergency_medical",
-    "danger": "utter_emergency_danger",
-}
-_background: Set["asyncio.Task"] = set()  # alerts in flight (kept referenced until done)
+check_shift_settings()  # a bad STAFFED_HOURS stops the action server at start, not at a survivor's turn
 
 
-def record_handoff(tracker: Tracker, priority: Text, reason: Text) -> Optional[int]:
-    """Open (or escalate) the conversation's handoff. Returns its id when advocates must be alerted
-    (a new handoff, or a request that became an emergency), else None; None too when the database
-    could not be reached (logged for the operator)."""
-    try:
-        with session_scope() as session:
-            live = live_handoff(session, tracker.sender_id)
-            before = live.priority if live is not None else None
-            handoff = open_handoff(session, tracker.sender_id, tracker.get_latest_input_channel() or "unknown",
-                                   priority, reason)
-            logger.info("handoff %s: priority %s, reason %s", handoff.id, handoff.priority, reason)
-            return handoff.id if before != handoff.priority else None
-    except Exception as error:  # the survivor has their numbers already; the operator must see this
-        # The type only: a database error's text carries the statement's values (the conversation id).
-        logger.error("could not record a %s handoff: %s", priority, type(error).__name__)
-        logger.debug("could not record a %s handoff", priority, exc_info=True)
-        return None
+def say(dispatcher: CollectingDispatcher, domain: DomainDict, tracker: Tracker, reply: AdvocateReply) -> None:
+    """Utter `reply` with its place in line and next shift filled in (then the way to decline)."""
+    values: Dict[Text, Any] = {"place": reply.place}
+    if reply.when is not None:
+        day_response, moment_response, parts = moment_responses(reply.when)
+        values["when"] = phrase(domain, moment_response, tracker=tracker,
+                                day=phrase(domain, day_response, tracker=tracker), **parts)
+    dispatcher.utter_message(response=reply.response, **values)
+    if reply.can_decline:
+        dispatcher.utter_message(response=CAN_DECLINE)
 
 
-def alert_in_background(handoff_id: Optional[int], priority: Text) -> None:
-    if handoff_id is None:
-        return
-    task = asyncio.get_running_loop().create_task(send_handoff_alerts(handoff_id, priority))
-    _background.add(task)
-    task.add_done_callback(_background.discard)
+def channel_of(tracker: Tracker) -> Text:
+    return tracker.get_latest_input_channel() or "unknown"
 
 
 class ActionEmergency(Action):
-    """911 or 988 at once, then a handoff of priority `emergency` and the advocates' alerts."""
+    """911 or 988 at once, then a handoff of priority `emergency`, the advocates' alerts, and
+    what came of it."""
 
     def name(self) -> Text:
         return "action_emergency"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        category = next(tracker.get_latest_entity_values("danger_type"), None) or "danger"
-        dispatcher.utter_message(response=EMERGENCY_RESPONSES.get(category, "utter_emergency_danger"))
-        alert_in_background(record_handoff(tracker, "emergency", category), "emergency")
-        dispatcher.utter_message(response="utter_emergency_can_say_no")
+        category = next(tracker.get_latest_entity_values("danger_type"), None)
+        dispatcher.utter_message(response=emergency_response(category))
+        asked = await ask_for_advocate(tracker.sender_id, channel_of(tracker), "emergency", category or "danger")
+        say(dispatcher, domain, tracker, after_asking(asked, shift_state(), emergency=True))
         events = help_asked_for(dispatcher, tracker, domain)
-        return events + [SlotSet("awaiting", "advocate"), SlotSet("intro_given", True)]
+        return events + [SlotSet("awaiting", "advocate" if asked.stored else None), SlotSet("intro_given", True)]
 
 
 def help_asked_for(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
     """After the emergency lines, the kind of help the same message asked for (the safety
     component keeps it as a `service_kind` entity): results when a place is known, else a word
-    that a town or ZIP will bring them. No question here: "no" still declines the advocate."""
+    that a town or ZIP will bring them. No question here: an answer is about the advocate."""
     kind = next(tracker.get_latest_entity_values("service_kind"), None)
     if not kind:
         return []
@@ -88,13 +77,85 @@ def help_asked_for(dispatcher: CollectingDispatcher, tracker: Tracker, domain: D
 
 
 class ActionHumanHandoff(Action):
-    """The survivor asked for a person: a handoff of priority `request`."""
+    """The survivor asked for a person: a handoff of priority `request` (out of hours, only when
+    the agency keeps them: AFTER_HOURS_HANDOFFS)."""
 
     def name(self) -> Text:
         return "action_human_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        alert_in_background(record_handoff(tracker, "request", "request"), "request")
-        dispatcher.utter_message(response="utter_handoff_requested")
-        return [SlotSet("awaiting", "advocate")]
+        shift = shift_state()
+        if not shift.on_shift and after_hours_handoffs() == "drop" and not _waiting(tracker):
+            say(dispatcher, domain, tracker, not_kept_after_hours(shift))
+            return [SlotSet("awaiting", None)]
+        asked = await ask_for_advocate(tracker.sender_id, channel_of(tracker), "request", "request")
+        say(dispatcher, domain, tracker, after_asking(asked, shift, emergency=False))
+        return [SlotSet("awaiting", "advocate" if asked.stored else None)]
+
+
+class ActionDeclineAdvocate(Action):
+    """"No advocate", chosen clearly: a request leaves the queue; an emergency stays there for an
+    advocate to review, without more alerts (navigator.handoffs.declined_by_survivor)."""
+
+    def name(self) -> Text:
+        return "action_decline_advocate"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        try:
+            waiting = decline(tracker.sender_id)
+        except DIRECTORY_UNREACHABLE as error:
+            logger.error("could not record that the survivor declined an advocate: %s", type(error).__name__)
+            waiting = True  # the survivor's choice is answered all the same
+        if waiting:
+            dispatcher.utter_message(response="utter_handoff_declined")
+        else:  # nobody was waiting: nothing asked, or an advocate has the chat (their call, not the bot's)
+            say(dispatcher, domain, tracker, status_now(_waiting(tracker), shift_state(), "declined"))
+        return [SlotSet("awaiting", None)]
+
+
+class ActionAdvocateStatus(Action):
+    """"Is a person reading this?" and "how long / where am I in line?", answered for the
+    conversation's handoff as it stands: nobody asked, asked (place in line, or nobody on shift
+    until the next shift), or an advocate has the chat."""
+
+    def name(self) -> Text:
+        return "action_advocate_status"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        question = "reading" if intent == "bot_challenge" else "queue"
+        say(dispatcher, domain, tracker, status_now(_waiting(tracker), shift_state(), question))
+        return []
+
+
+def _waiting(tracker: Tracker) -> Optional[Asked]:
+    """The conversation's handoff that someone is coming for, if any; None when the queue cannot
+    be read (then nothing is promised)."""
+    try:
+        return current_request(tracker.sender_id)
+    except DIRECTORY_UNREACHABLE as error:
+        logger.error("could not read the handoff queue: %s", type(error).__name__)
+        return None
+
+
+def still_asked(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """After "no" (or anything unclear) while an advocate is on the way: nothing is cancelled; the
+    survivor hears that they need not talk, and how to say no advocate. False when nobody is
+    on the way."""
+    if _waiting(tracker) is None:
+        return False
+    dispatcher.utter_message(response="utter_advocate_still_asked")
+    return True
+
+
+class ActionNoFirstContact(Action):
+    """"Don't text me first": from now on nothing is sent to this conversation unprompted (the
+    console holds notices and an advocate's first message until the survivor writes again)."""
+
+    def name(self) -> Text:
+        return "action_no_first_contact"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        dispatcher.utter_message(response="utter_no_first_contact")
+        return [SlotSet("contact_first", False)]

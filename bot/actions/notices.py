@@ -1,8 +1,14 @@
 """What the bot tells every person once per conversation, before its first answer: that it is
 automated and not the police or immigration, and, to SMS users, how to delete the thread and how
 to stop texts. And, once, 911 and 988 when a message came near an emergency without being taken
-for one (the safety component's `safety_check` entity). A rule runs `action_notices` ahead of each answer (bot/data/rules.yml), so the
-notices come first whatever the first message is, and never twice.
+for one (the safety component's `safety_check` entity). A rule runs `action_notices` ahead of
+each answer (bot/data/rules.yml), so the notices come first whatever the first message is, and
+never twice.
+
+A text shows on a locked phone, where someone else may read it. So the first SMS answer starts
+with neutral words that say nothing of abuse, police or shelters, and asks at once whether it is
+safe to text, with one word (EXIT) that ends the chat quietly (`utter_sms_first_words`); the
+rest follows. An emergency skips all this: 911 or 988 come first.
 """
 from __future__ import annotations
 
@@ -44,6 +50,11 @@ class ActionNotices(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         events: List[EventType] = []
+        if intro_needed(tracker) and tracker.get_latest_input_channel() == SMS_CHANNEL:
+            dispatcher.utter_message(response="utter_sms_first_words")
+        if sms_note_needed(tracker):
+            dispatcher.utter_message(response="utter_sms_privacy_note")
+            events.append(SlotSet("sms_note_given", True))
         if intro_needed(tracker):
             intent = (tracker.latest_message.get("intent") or {}).get("name")
             if intent not in SELF_INTRODUCING_INTENTS:
@@ -52,7 +63,4 @@ class ActionNotices(Action):
         if safety_check_needed(tracker):
             dispatcher.utter_message(response="utter_safety_check")
             events.append(SlotSet("safety_check_given", True))
-        if sms_note_needed(tracker):
-            dispatcher.utter_message(response="utter_sms_privacy_note")
-            events.append(SlotSet("sms_note_given", True))
         return events

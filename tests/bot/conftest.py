@@ -3,8 +3,6 @@ it, a directory database with the shared sample, and a tracker builder (as RasaH
 financial-demo tests do)."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest

@@ -4,9 +4,9 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import find_help
-from bot.actions.find_help import (ActionAnswerHours, ActionAskKind, ActionFindHelp, ActionMoreResults,
-                                   ActionRouteFallback, ActionRouteYesNo)
+from bot.actions.find_help import ActionAnswerHours, ActionAskKind, ActionFindHelp, ActionMoreResults
 from bot.actions.notices import ActionNotices
+from bot.actions.routing import ActionRouteFallback, ActionRouteYesNo
 from bot.actions.where import where_to_search
 from bot.wording import SMS_LIMIT
 from navigator.db import session_scope
@@ -63,13 +63,22 @@ def test_asking_are_you_a_bot_first_needs_no_second_intro(domain, tracker_factor
 def test_sms_users_hear_once_how_to_delete_the_thread_and_stop(domain, tracker_factory):
     first, events = run(ActionNotices(), tracker_factory({}, "shelter in boise", "need_shelter", channel="twilio"),
                         domain)
-    assert responses(first) == ["utter_intro", "utter_sms_privacy_note"]
+    assert responses(first) == ["utter_sms_first_words", "utter_sms_privacy_note", "utter_intro"]
     assert slot(events, "sms_note_given") is True
     later, _ = run(ActionNotices(), tracker_factory({"intro_given": True, "sms_note_given": True}, "more",
                                                     "more_results", channel="twilio"), domain)
     assert later == []
     web, _ = run(ActionNotices(), tracker_factory({}, "shelter in boise", "need_shelter", channel="webchat"), domain)
-    assert "utter_sms_privacy_note" not in responses(web)
+    assert responses(web) == ["utter_intro"]
+
+
+def test_the_first_words_on_a_locked_phone_give_nothing_away(domain):
+    """A lock screen shows the start of the first text: no abuse, police or shelter there, the
+    question whether it is safe to text, and a one-word way out."""
+    first = domain["responses"]["utter_sms_first_words"][0]["text"]
+    for word in ("abuse", "police", "shelter", "violence", "danger", "911", "traffick", "assault", "hotline"):
+        assert word not in first.lower()
+    assert "safe to text" in first and "EXIT" in first
 
 
 def test_a_kind_without_a_place_asks_where(directory_db, domain, tracker_factory):

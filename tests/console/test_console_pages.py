@@ -47,6 +47,14 @@ def call(path_tail, conversation, body, **query):
     return ("POST", f"/conversations/{conversation}/{path_tail}", {"token": RASA_TOKEN, **query}, body)
 
 
+def told(conversation, response, **slots):
+    """The calls that say one of domain.yml's responses to the survivor (console.rasa_api.utter)."""
+    calls = [call(EVENTS, conversation, [{"event": "slot", "name": n, "value": v} for n, v in slots.items()])] \
+        if slots else []
+    return calls + [call("execute", conversation, {"name": response}, output_channel="latest"),
+                    call(EVENTS, conversation, {"event": "action", "name": "action_listen"})]
+
+
 # --- signing in ---------------------------------------------------------------------------
 
 def test_pages_need_a_signed_in_advocate(browser):
@@ -209,7 +217,8 @@ def test_claim_records_who_pauses_the_bot_and_nobody_else_can_take_it(maria, con
     maria.get(f"/handoffs/{handoff_id}")
     status, _ = maria.post(f"/handoffs/{handoff_id}/claim")
     assert status == 303 and maria.headers["Location"] == f"/handoffs/{handoff_id}?done=claimed#reply"
-    assert rasa.take_calls() == [call(EVENTS, conversation, {"event": "pause"})]
+    assert rasa.take_calls() == [call(EVENTS, conversation, {"event": "pause"}),
+                                 *told(conversation, "utter_advocate_joined_unnamed")]  # a person joined
     row = handoff_row(console, handoff_id)
     assert (row.status, row.claimed_by) == ("claimed", "maria") and row.claimed_at is not None
     assert ("maria", "claimed", None) in audit_rows(console, handoff_id)
@@ -363,7 +372,7 @@ def test_an_unknown_handoff_is_a_clear_404(maria):
 
 
 def test_another_advocate_can_take_over_a_claimed_handoff_and_the_first_can_no_longer_reply(maria, console, rasa):
-    handoff_id, _ = new_handoff(console)
+    handoff_id, conversation = new_handoff(console)
     maria.get(f"/handoffs/{handoff_id}")
     assert maria.post(f"/handoffs/{handoff_id}/claim")[0] == 303
     rasa.take_calls()
@@ -376,7 +385,8 @@ def test_another_advocate_can_take_over_a_claimed_handoff_and_the_first_can_no_l
     assert status == 303 and jun.headers["Location"] == f"/handoffs/{handoff_id}?done=taken_over#reply"
     row = handoff_row(console, handoff_id)
     assert (row.status, row.claimed_by) == ("claimed", "jun")
-    assert rasa.take_calls() == []  # still paused: nothing to tell Rasa
+    # Still paused; the survivor is told another advocate is there.
+    assert rasa.take_calls() == told(conversation, "utter_advocate_took_over_unnamed")
     assert ("jun", "taken_over", None) in audit_rows(console, handoff_id)
 
     status, page = maria.post(f"/handoffs/{handoff_id}/reply", {"text": "hello"})

@@ -1,0 +1,53 @@
+"""What the bot says about privacy and confidentiality, filled in with what is true of this
+deployment: how long conversations are kept (RETENTION_DAYS, navigator.retention), who can read
+them (this agency's advocates), what the channel itself keeps (Twilio keeps its own copy of every
+text until DELETE erases it there too; a web chat can be erased from the chat), and the limits
+of confidentiality the agency states (CONFIDENTIALITY_TEXT, else the domain's default words),
+always followed by "you never have to report anything to get help".
+
+The words per channel are the responses' `channel:` variations in domain.yml.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions.phrasing import phrase
+from navigator.config import confidentiality_text
+from navigator.retention import retention_days
+
+
+def days_text(days: float) -> Text:
+    """30.0 as "30", 1.5 as "1.5"."""
+    return f"{days:g}"
+
+
+class ActionAnswerPrivacy(Action):
+    """"Who can see this? Is it private?": who reads, how long it is kept, how to erase it."""
+
+    def name(self) -> Text:
+        return "action_answer_privacy"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        days = retention_days()
+        if days is None:  # RETENTION_DAYS=off: kept until erased or purged by staff
+            dispatcher.utter_message(response="utter_privacy_kept")
+        else:
+            dispatcher.utter_message(response="utter_privacy", retention_days=days_text(days))
+        return []
+
+
+class ActionAnswerConfidentiality(Action):
+    """"Do you tell the police?": that nobody has to report anything to get help, then the
+    agency's promise with its limits."""
+
+    def name(self) -> Text:
+        return "action_answer_confidentiality"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        limits = confidentiality_text() or phrase(domain, "utter_part_confidentiality", tracker=tracker)
+        dispatcher.utter_message(text=f"{phrase(domain, 'utter_part_never_report', tracker=tracker)} {limits}")
+        return []
