@@ -77,6 +77,8 @@ class OutboxSms(Base):
     created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
     attempts = Column(Integer, nullable=False, default=0)
     next_attempt_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    expires_at = Column(DateTime, nullable=True)  # not sent after this: stale words (sms_outbox)
+    from_advocate = Column(Boolean, nullable=True)  # an advocate's words: the console says if they never went
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,8 @@ class QueuedSms:
     body: Text
     attempts: int
     created_at: dt.datetime
+    expires_at: Optional[dt.datetime] = None
+    from_advocate: bool = False
 
 
 # --- numbers: hashed to find, sealed to answer -----------------------------------------------
@@ -187,12 +191,15 @@ def set_delete_requested(conversation_id: Text, requested: bool, engine: Optiona
 # --- the outbox -------------------------------------------------------------------------------
 
 def queue_replies(conversation_id: Text, bodies: Sequence[Text], first_attempt_at: dt.datetime,
-                  engine: Optional[Engine] = None) -> None:
-    """Keep replies Twilio could not take, encrypted, behind the conversation's others."""
+                  engine: Optional[Engine] = None, expires_at: Optional[dt.datetime] = None,
+                  from_advocate: bool = False) -> None:
+    """Keep replies Twilio could not take, encrypted, behind the conversation's others, to be
+    sent no later than `expires_at`."""
     now = utcnow()
     with session_scope(engine) as session:
         session.add_all([OutboxSms(conversation_id=conversation_id, body_encrypted=seal(body), created_at=now,
-                                   attempts=0, next_attempt_at=first_attempt_at) for body in bodies])
+                                   attempts=0, next_attempt_at=first_attempt_at, expires_at=expires_at,
+                                   from_advocate=from_advocate) for body in bodies])
 
 
 def has_queued(conversation_id: Text, engine: Optional[Engine] = None) -> bool:
@@ -218,7 +225,8 @@ def claim_due_replies(now: dt.datetime, lease: dt.timedelta, limit: int = 50,
             if taken and body is None:
                 session.execute(delete(OutboxSms).where(OutboxSms.id == row.id))  # unreadable: never sendable
             elif taken:
-                claimed.append(QueuedSms(row.id, row.conversation_id, body, row.attempts, row.created_at))
+                claimed.append(QueuedSms(row.id, row.conversation_id, body, row.attempts, row.created_at,
+                                         row.expires_at, bool(row.from_advocate)))
     return claimed
 
 

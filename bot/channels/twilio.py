@@ -9,6 +9,11 @@ This one
   of the request does not cancel; one texter's messages are handled one at a time, in order;
 - handles a MessageSid once (kept in the database), so Twilio's retries are not answered twice;
 - honours STOP / START / HELP as Twilio's Advanced Opt-Out does: nothing is sent after STOP;
+  HELP (or INFO) gets the carriers' required reply and is then answered as any message, so it
+  reaches the danger check and, in a conversation an advocate holds, the advocate;
+- a text past the per-texter rate limit still reaches the safety net (safety_net.py): read for
+  danger, answered when it is an emergency or an advocate holds the conversation, else kept for
+  the advocate, with one notice per streak that not every text gets an answer;
 - ends the conversation on EXIT with a neutral reply; answers a picture without words kindly;
 - on DELETE asks for a YES, and YES within 10 minutes erases the conversation and every record
   of it (navigator.retention), the texter's number included, and at Twilio too: every message's
@@ -37,9 +42,10 @@ from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot.channels import sms_store, sms_text, twilio_erasure
+from bot.channels import server_policy, sms_store, sms_text, twilio_erasure
 from bot.channels.fallback import always_answered
 from bot.channels.incoming import exit_message, user_message
+from bot.channels.safety_net import over_the_limit
 from bot.channels.sms_outbox import SmsOutbox
 from bot.channels.twilio_erasure import TwilioEraser
 from bot.channels.words import Words
@@ -53,6 +59,7 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 STOP_GRACE_S = 10.0  # how long a stopping server waits for turns still running
 DELETE_CONFIRM_WINDOW = dt.timedelta(minutes=10)  # how long a YES confirms a DELETE
 
+ADVOCATE_MARK = "advocate"  # the metadata key of an advocate's message (console/rasa_api.py)
 # Responses (domain.yml) the channel says itself.
 OPTION_LINE = "utter_part_sms_option"
 HELP_REPLY = "utter_sms_help"
@@ -174,7 +181,8 @@ class TwilioSmsOutput(OutputChannel):
         conversation = await self.words.conversation(conversation_id)
         text = sms_text.turn_text([(message.get("text") or "", await self._option_lines(message, conversation))
                                    for message in messages])
-        await self.outbox.send(conversation_id, texter.phone, sms_text.split_for_sms(text), may_wait)
+        from_advocate = any(message.get(ADVOCATE_MARK) for message in messages)  # Rasa merges the event's metadata
+        await self.outbox.send(conversation_id, texter.phone, sms_text.split_for_sms(text), may_wait, from_advocate)
 
     async def _option_lines(self, message: Dict[Text, Any], conversation: Any) -> List[Text]:
         buttons = message.get("buttons") or message.get("quick_replies") or []
@@ -214,6 +222,7 @@ class TwilioSmsInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         on_new_message = always_answered(on_new_message)  # the 24/7 lines when a turn fails (fallback.py)
         twilio = Blueprint("navigator_twilio_sms", __name__)
+        server_policy.apply(twilio)
 
         @twilio.listener("before_server_start")
         async def attach(app: Any, _loop: Any) -> None:
@@ -306,27 +315,36 @@ class TwilioSmsInput(InputChannel):
         elif action in ("stop", "start"):
             # Twilio confirms STOP and START itself; after STOP nothing more is sent.
             await asyncio.to_thread(sms_store.set_opted_out, texter.conversation_id, action == "stop")
-        elif action == "help":
-            await output.say(texter.conversation_id, HELP_REPLY)
         elif action == "picture":
             await output.say(texter.conversation_id, PICTURE_REPLY)
-        elif action == "turn" and not (limit := self.limits.check(sender=texter.conversation_id)).allowed:
-            if limit.first_refusal:  # once per streak: every SMS costs the agency
-                await output.say(texter.conversation_id, rate_limits.LIMITED_RESPONSE)
-        elif action in ("exit", "turn"):
-            collector = TurnCollector()
-            if action == "exit":
-                message = exit_message(collector, texter.conversation_id, CHANNEL)
-            else:
-                message = user_message(await self._answer_to_options(sms.body, texter.conversation_id),
-                                       collector, texter.conversation_id, CHANNEL)
-            try:
+        elif action in ("exit", "turn", "help"):
+            if action == "help":  # the carriers' reply, then the words as any message
+                await output.say(texter.conversation_id, HELP_REPLY)
+            await self._turn(sms, texter, action == "exit", output, on_new_message)
+
+    async def _turn(self, sms: IncomingSms, texter: sms_store.Texter, leaving: bool, output: "TwilioSmsOutput",
+                    on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        """Run the text as a turn and send its replies as one text; past the rate limit, through
+        the safety net (one notice per streak when it was only kept: every SMS costs the agency)."""
+        collector = TurnCollector()
+        if leaving:
+            message = exit_message(collector, texter.conversation_id, CHANNEL)
+        else:
+            message = user_message(await self._answer_to_options(sms.body, texter.conversation_id),
+                                   collector, texter.conversation_id, CHANNEL)
+        try:
+            limit = rate_limits.ALLOWED if leaving else self.limits.check(sender=texter.conversation_id)
+            if limit.allowed:
                 await on_new_message(message)
-            except Exception:
-                logger.exception("an SMS turn failed")
-                collector.messages.append(await self.words.response(
-                    ERROR_REPLY, await self.words.conversation(texter.conversation_id)))
-            await output.deliver(texter.conversation_id, collector.messages)
+            elif not await over_the_limit(message, on_new_message, self.words.agent):
+                if limit.first_refusal:
+                    await output.say(texter.conversation_id, rate_limits.LIMITED_RESPONSE)
+                return
+        except Exception:
+            logger.exception("an SMS turn failed")
+            collector.messages.append(await self.words.response(
+                ERROR_REPLY, await self.words.conversation(texter.conversation_id)))
+        await output.deliver(texter.conversation_id, collector.messages)
 
     async def _answer_to_options(self, body: Text, conversation_id: Text) -> Text:
         """A bare number picks from the options last offered; anything else stays as it is."""

@@ -64,7 +64,7 @@ _NORMS = {"'s": "is", "’s": "is", "s": "is", "im": "i am", "m": "am", "r": "ar
           "bc": "because", "b4": "before", "2nite": "tonight", "n": "and", "ppl": "people",
           "wont": "will not", "cant": "can not", "dont": "do not", "didnt": "did not", "isnt": "is not",
           "doesnt": "does not", "wouldnt": "would not", "aint": "is not", "whats": "what is",
-          "w": "with", "w/": "with", "someones": "someone is", "theres": "there is", "cuz": "because"}
+          "w": "with", "w/": "with", "someones": "someone is", "theres": "there is"}
 
 
 @dataclass(frozen=True)

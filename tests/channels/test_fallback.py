@@ -1,6 +1,7 @@
 """The fallback around every channel's turns (bot/channels/fallback.py): a turn that left the
-survivor unanswered gets the 24/7 lines on the same channel; a paused conversation and an exit
-get nothing extra; an emergency still gets 911 and its handoff.
+survivor unanswered, or has not answered within its deadline, gets the 24/7 lines on the same
+channel; a paused conversation and an exit get nothing extra; an emergency still gets 911 and its
+handoff, without the action server.
 
 The turns here are stand-ins for Rasa's (they send, stay silent, log Rasa's failed-action error or
 raise); the running navigator with its action server stopped is in tests/e2e/test_faults.py."""
@@ -21,15 +22,16 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, ConversationPaused, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.actions import handoff as handoff_actions
 from bot.channels import fallback
 from bot.channels.incoming import exit_message
-from navigator import db
+from navigator import db, handoff_requests
 from navigator.config import ROOT
 from navigator.handoffs import list_handoffs
 
 DOMAIN = Domain.from_path(ROOT / "domain.yml")
 LINES = ("911", "1-800-799-7233", "1-888-373-7888", "988")
+# What the stand-in NLU reads as an emergency (the real one runs in tests/e2e).
+EMERGENCIES = {"i want to die": "self_harm", "he has a gun": "danger"}
 
 
 class Server:
@@ -40,6 +42,13 @@ class Server:
         self.lock_store = InMemoryLockStore()
         self.nlg = TemplatedNaturalLanguageGenerator(DOMAIN.responses)
         self.app = SimpleNamespace(ctx=SimpleNamespace(agent=self))
+
+    async def parse_message(self, text: str) -> dict:
+        category = EMERGENCIES.get(text)
+        if category is None:
+            return {"text": text, "intent": {"name": "need_shelter", "confidence": 0.9}, "entities": []}
+        return {"text": text, "intent": {"name": "emergency", "confidence": 1.0},
+                "entities": [{"entity": "danger_type", "value": category}]}
 
     def save(self, sender: str, intent: str = "need_shelter", entities=(), paused: bool = False) -> None:
         events = [UserUttered("words", intent={"name": intent, "confidence": 1.0}, entities=list(entities),
@@ -70,6 +79,9 @@ def turn_that(what: str):
                     "but the actions events are lost.")
         if what == "raises":
             raise ConnectionError("tracker store unreachable")
+        if what == "hangs, then answers":  # an action server that stalls (or a lock held elsewhere)
+            await asyncio.sleep(0.6)
+            await message.output_channel.send_response(message.sender_id, {"text": "Late words."})
     return on_new_message
 
 
@@ -162,15 +174,51 @@ def test_an_unanswered_emergency_hears_911_and_its_handoff_is_opened(server, mon
         output = CollectingOutputChannel()
         await fallback.always_answered(turn_that("stays silent"))(
             UserMessage("i want to die", output, "conv-9", input_channel="rest"))
-        await asyncio.gather(*handoff_actions._background)
+        await handoff_requests.settled()
         return [m["text"] for m in output.messages]
 
-    (reply,) = asyncio.run(turn())
-    assert "988" in reply and "911" in reply
+    first, then = asyncio.run(turn())
+    assert "988" in first and "911" in first
+    assert then == DOMAIN.responses["utter_advocate_asked_emergency"][0]["text"]
     with db.session_scope() as session:
         (handoff,) = list_handoffs(session, "open")
         assert (handoff.conversation_id, handoff.priority, handoff.reason, handoff.channel) == \
             ("conv-9", "emergency", "self_harm", "rest")
+
+
+def late(server, text: str, sender: str) -> tuple[list, float, list]:
+    """A turn that hangs past a short deadline: what the survivor got by then, how long it took,
+    and what they got once the turn ended."""
+    output = CollectingOutputChannel()
+
+    async def turn():
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await fallback.always_answered(turn_that("hangs, then answers"), deadline_s=0.2)(
+            UserMessage(text, output, sender, input_channel="rest"))
+        answered_after = loop.time() - started
+        answered = [m["text"] for m in output.messages]
+        await asyncio.sleep(0.8)  # the turn ends
+        await handoff_requests.settled()
+        return answered, answered_after, [m["text"] for m in output.messages]
+
+    return asyncio.run(turn())
+
+
+def test_a_turn_that_hangs_is_answered_at_its_deadline_and_its_late_words_are_not_sent(server):
+    server.save("conv-slow")
+    answered, after, in_the_end = late(server, "i need a shelter", "conv-slow")
+    assert after < 0.5 and len(answered) == 1 and all(line in answered[0] for line in LINES)
+    assert in_the_end == answered  # "Late words." never reach the survivor
+
+
+def test_an_emergency_whose_turn_hangs_hears_911_at_the_deadline_and_gets_its_handoff(server, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/navigator.db")
+    db.create_schema()
+    answered, after, _ = late(server, "he has a gun", "conv-stuck")  # not even saved yet: read here
+    assert after < 0.5 and "911" in answered[0] and answered[1].startswith("I've asked a human advocate")
+    with db.session_scope() as session:
+        assert [(h.conversation_id, h.priority) for h in list_handoffs(session, "open")] == [("conv-stuck", "emergency")]
 
 
 def test_rasa_still_logs_a_failed_action_the_way_the_fallback_notices():

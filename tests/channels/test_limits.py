@@ -176,9 +176,15 @@ class Echo:
         await message.output_channel.send_response(message.sender_id, {"text": f"read {len(message.text)}"})
 
 
+async def stand_in_nlu(text: str) -> dict:
+    """The stand-in agent's NLU: DANGER is an emergency, anything else a request."""
+    intent = "emergency" if DANGER.strip() in text else "need_shelter"
+    return {"text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": []}
+
+
 class Served:
-    """A Sanic app with our channels, a stand-in agent (the domain's words, in-memory stores),
-    served on a free port from a thread."""
+    """A Sanic app with our channels, a stand-in agent (the domain's words, in-memory stores, an
+    NLU that knows one emergency), served on a free port from a thread."""
 
     def __init__(self, proxies: int = 0):
         self.echo = Echo()
@@ -187,7 +193,7 @@ class Served:
         self.app.config.PROXIES_COUNT = proxies
         self.app.ctx.agent = SimpleNamespace(nlg=TemplatedNaturalLanguageGenerator(domain().responses),
                                              tracker_store=InMemoryTrackerStore(domain()),
-                                             lock_store=InMemoryLockStore())
+                                             lock_store=InMemoryLockStore(), parse_message=stand_in_nlu)
         self.webchat = WebChatInput()
         self.app.blueprint(SafeRestInput().blueprint(self.echo), url_prefix="/webhooks/rest")
         self.app.blueprint(self.webchat.blueprint(self.echo), url_prefix="/webchat")
@@ -286,8 +292,30 @@ def test_rest_a_sender_past_the_burst_gets_429_retry_after_and_the_kind_words(se
     assert status == 429 and 1 <= int(headers["retry-after"]) <= 10
     assert body == [{"recipient_id": "rest-a", "text": words_of("utter_rate_limited")}]
     assert all(name in body[0]["text"] for name in MUST_NAME)
-    assert len(served.echo.read) == 3  # the refused message never reached the bot
+    assert len(served.echo.read) == 3  # the message past the limit got no turn...
+    kept = asyncio.run(served.app.ctx.agent.tracker_store.retrieve("rest-a"))
+    assert [e.text for e in kept.events if e.type_name == "user"] == ["I need a shelter"]  # ...but is kept
     assert served.say("rest-b", "I need a shelter")[0] == 200  # another sender is not slowed
+
+
+def test_rest_an_emergency_past_the_limit_is_answered_all_the_same(served):
+    """People in crisis send bursts: the last of them may be the one that matters."""
+    for _ in range(3):
+        assert served.say("rest-burst", "help")[0] == 200
+    assert served.say("rest-burst", "help")[0] == 429
+    status, _, replies = served.say("rest-burst", DANGER)
+    assert status == 200 and served.echo.read[-1] == DANGER.strip()  # the turn ran: 911 and a handoff
+    assert replies == [{"recipient_id": "rest-burst", "text": f"read {len(DANGER.strip())}"}]
+
+
+def test_rest_a_conversation_an_advocate_holds_is_never_limited(served):
+    from rasa.shared.core.events import ConversationPaused
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    store = served.app.ctx.agent.tracker_store
+    asyncio.run(store.save(DialogueStateTracker.from_events("rest-held", [ConversationPaused()])))
+    assert [served.say("rest-held", f"piece {n}")[0] for n in range(6)] == [200] * 6
+    assert served.echo.read[-3:] == ["piece 3", "piece 4", "piece 5"]  # every one reached the advocate
 
 
 def test_rest_one_address_is_limited_whatever_senders_it_claims_and_others_are_not(served):
@@ -314,6 +342,15 @@ def test_webchat_messages_past_the_burst_get_the_kind_words_and_are_not_run(serv
     assert replies[3]["text"] == words_of("utter_rate_limited") and replies[3]["note"] is True
     assert all(name in replies[3]["text"] for name in MUST_NAME)
     assert len(served.echo.read) == 3
+
+
+def test_webchat_an_emergency_past_the_burst_is_answered(served):
+    frames = [{"type": "message", "id": f"m{n}", "text": "hello"} for n in range(4)]
+    frames.append({"type": "message", "id": "danger", "text": DANGER})
+    replies = bots(served.chat(frames, until=bot_frames(5))[0])
+    assert replies[3]["note"] is True and replies[4] == {"type": "bot", "text": f"read {len(DANGER.strip())}",
+                                                         "buttons": []}
+    assert served.echo.read[-1] == DANGER.strip()
 
 
 def test_webchat_a_long_message_is_read_up_to_the_limit_and_the_person_is_told(served):

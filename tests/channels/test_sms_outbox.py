@@ -164,3 +164,32 @@ def test_a_kept_reply_is_dropped_when_the_texter_opts_out_or_it_waited_too_long(
 
 def test_backoff_grows_to_two_minutes():
     assert [sms_outbox.retry_after_s(n) for n in (1, 2, 3, 4, 5, 9)] == [15, 30, 60, 120, 120, 120]
+
+
+def test_a_bot_reply_goes_stale_in_minutes_an_advocates_waits_and_is_shown_if_it_never_goes(
+        twilio, settings, engine, clock):
+    """A stale text can arrive when someone else holds the phone: the bot's own words are not sent
+    after BOT_REPLY_LIFETIME; an advocate chose theirs, so they wait longer, and the console shows
+    the handoff's words that never went out."""
+    from navigator.handoffs import Handoff, open_handoff
+
+    bot_phone, advocate_phone = "+15550106008", "+15550106009"
+    bot_texter, advocate_texter = texter(engine, bot_phone), texter(engine, advocate_phone)
+    with db.session_scope(engine) as session:
+        handoff_id = open_handoff(session, advocate_texter, "twilio", "request", "request").id
+    outbox = SmsOutbox(engine, settings)
+    twilio.fail_next(*DOWN, *DOWN)
+    asyncio.run(outbox.send(bot_texter, bot_phone, ["Here are 3 shelters"]))
+    asyncio.run(outbox.send(advocate_texter, advocate_phone, ["Hi, it's Maria"], from_advocate=True))
+
+    clock.advance(sms_outbox.BOT_REPLY_LIFETIME.total_seconds() + 60)  # Twilio is back, 11 minutes on
+    assert asyncio.run(outbox.send_due()) == 1
+    assert bodies(twilio, bot_phone) == [] and bodies(twilio, advocate_phone) == ["Hi, it's Maria"]
+
+    twilio.fail_next(*DOWN, *DOWN)
+    asyncio.run(outbox.send(advocate_texter, advocate_phone, ["Are you still there?"], from_advocate=True))
+    clock.advance(sms_outbox.ADVOCATE_REPLY_LIFETIME.total_seconds() + 60)
+    assert asyncio.run(outbox.send_due()) == 0
+    assert bodies(twilio, advocate_phone) == ["Hi, it's Maria"] and not sms_store.has_queued(advocate_texter, engine)
+    with db.session_scope(engine) as session:
+        assert session.get(Handoff, handoff_id).undelivered == 1

@@ -170,11 +170,27 @@ def test_advanced_opt_out_stop_is_honoured_whatever_the_words(channel_stack, twi
     assert nothing_more_sent(twilio, phone, 0)
 
 
-def test_help_says_what_the_line_is_and_how_to_stop(channel_stack, twilio):
+def test_help_says_what_the_line_is_and_how_to_stop_and_is_answered_as_a_message(channel_stack, twilio):
+    """HELP is one of the commonest first texts to a crisis line: the carriers' reply first, then
+    the same word answered as any message, danger check included (the emergency detector reads a
+    bare "help" as a cry for help: 911, and a person is asked)."""
     phone = new_phone()
     text(channel_stack, phone, "help")
+    required, answer = replies(twilio, phone, 2)
+    assert required == RESPONSES["utter_sms_help"] and "STOP" in required and "911" in required
+    assert "911" in answer and "I've asked a human advocate" in answer
+    state = tracker(channel_stack, conversation_of(channel_stack, phone))
+    assert state["latest_message"]["text"] == "help" and state["latest_message"]["intent"]["name"] == "emergency"
+
+
+def test_the_first_text_on_a_lock_screen_starts_with_neutral_words(channel_stack, twilio):
+    phone = new_phone()
+    text(channel_stack, phone, "i need a shelter in boise")
     (reply,) = replies(twilio, phone, 1)
-    assert reply == RESPONSES["utter_sms_help"] and "STOP" in reply and "911" in reply
+    assert reply.startswith(RESPONSES["utter_sms_first_words"])
+    preview = reply[:110].lower()  # about what a locked phone shows
+    assert not any(word in preview for word in ("police", "shelter", "abuse", "violence", "911", "danger"))
+    assert "Foothills Quiet House" in reply  # and the answer is in the same text
 
 
 def test_exit_sends_a_neutral_reply_and_ends_the_conversation(channel_stack, twilio):

@@ -64,6 +64,44 @@ def test_an_emergency_mid_flow_names_911_and_opens_an_emergency_handoff_within_2
     assert handoff["channel"] == "rest" and handoff["status"] == "open"
 
 
+def test_an_unclear_no_after_an_emergency_does_not_close_its_handoff(stack):
+    conversation = sender()
+    assert "911" in stack.say(conversation, "he is hitting me and i cant get out")
+    assert wait_until(lambda: [h for h in stack.handoffs() if h["conversation_id"] == conversation], 2, interval=0.2)
+    reply = stack.say(conversation, "no i cant talk")
+    assert "No advocate" in reply and "still read this chat" in reply
+    (handoff,) = [h for h in stack.handoffs() if h["conversation_id"] == conversation]
+    assert (handoff["status"], handoff["priority"], handoff["declined_at"]) == ("open", "emergency", None)
+
+
+def test_no_advocate_chosen_after_an_emergency_keeps_it_in_the_queue_for_review(stack):
+    conversation = sender()
+    stack.say(conversation, "he said he will kill me tonight")
+    assert "OK, no advocate" in stack.say(conversation, "no advocate")
+    (handoff,) = [h for h in stack.handoffs() if h["conversation_id"] == conversation]
+    assert handoff["status"] == "open" and handoff["declined_at"]
+
+
+def test_a_burst_of_15_messages_whose_last_says_he_has_a_gun_opens_an_emergency_handoff(stack):
+    conversation = sender()
+    statuses = [http("POST", stack.rasa + "/webhooks/rest/webhook", {"sender": conversation, "message": piece})[0]
+                for piece in ["hi", "i need", "help", "please", "im", "at home", "he", "came", "back", "hes",
+                              "yelling", "at me", "i", "cant"]]
+    assert statuses[:10] == [200] * 10 and 429 in statuses[10:]  # past the burst: kept, not answered
+    status, replies = http("POST", stack.rasa + "/webhooks/rest/webhook",
+                           {"sender": conversation, "message": "he has a gun"})
+    assert status == 200 and "911" in replies[0]["text"]
+    assert wait_until(lambda: [h for h in stack.handoffs() if h["conversation_id"] == conversation
+                               and h["priority"] == "emergency"], 2, interval=0.2)
+
+
+def test_is_a_person_reading_and_how_long_are_answered_truthfully(stack):
+    conversation = sender()
+    assert "no one is reading this chat" in stack.say(conversation, "is a human reading this?")
+    assert "You are number" in stack.say(conversation, "i want to talk to a person")
+    assert "in line" in stack.say(conversation, "how long will it take")
+
+
 def test_self_harm_names_988(stack):
     assert "988" in stack.say(sender(), "i want to kill myself")
 
