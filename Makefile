@@ -8,7 +8,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 # Rasa must never send telemetry or crash reports (they could carry survivor data) anywhere.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: setup run test test-unit test-e2e validate test-stories eval fuzz load lock clean
+.PHONY: setup run test browser test-unit test-e2e validate test-stories eval fuzz load lock clean
 
 setup: $(INSTALLED)
 	@$(PY) -m navigator.build
@@ -28,7 +28,12 @@ $(INSTALLED): requirements.lock requirements-nodeps.txt pyproject.toml
 run: setup
 	@$(VENV)/bin/navigator serve
 
-test: setup validate test-unit test-stories test-e2e
+# `browser` comes first: on a machine without Chromium it installs it, or stops in seconds saying
+# the one command to run, before the minutes of set-up.
+test: browser setup validate test-unit test-stories test-e2e
+
+browser:
+	@scripts/ensure-chromium
 
 test-unit:
 	$(PY) -m pytest -q -m "not e2e"

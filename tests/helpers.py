@@ -18,6 +18,21 @@ from navigator.config import ROOT
 
 NAVIGATOR = str(Path(sys.executable).parent / "navigator")
 STACK_START_TIMEOUT_S = 300
+# The browser tests drive Debian's Chromium through Playwright (which cannot download a browser
+# here); `make test` installs it first (scripts/ensure-chromium). Without the networking flags this
+# machine's closed network refuses Chromium's background calls.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def require_chromium() -> None:
+    """Fail (not skip) without Chromium: `make test` installs it, so its absence is a broken set-up."""
+    import pytest
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing at /usr/bin/chromium: run scripts/ensure-chromium "
+                    "(make test does), or apt-get install -y chromium")
 
 
 def free_port() -> int:
@@ -100,6 +115,27 @@ class Stack:
         assert status == 200, replies
         return "\n".join((r.get("text") or "") + "".join(b["title"] for b in r.get("buttons") or [])
                          for r in replies)
+
+    def children(self) -> dict[str, int]:
+        """The pids of the processes `navigator serve` runs now (its process group), by name:
+        "rasa", "actions", "console"."""
+        found = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == self.process.pid:
+                continue
+            try:
+                if os.getpgid(int(entry.name)) != self.process.pid:
+                    continue
+                command = (entry / "cmdline").read_bytes().split(b"\0")
+            except (OSError, ProcessLookupError):
+                continue
+            if b"actions" in command and b"run" in command:
+                found["actions"] = int(entry.name)
+            elif b"console" in command:
+                found["console"] = int(entry.name)
+            elif any(part.endswith(b"rasa") for part in command[:2]) and b"run" in command:
+                found["rasa"] = int(entry.name)
+        return found
 
     def handoffs(self):
         return http("GET", self.console + "/api/handoffs?status=open",

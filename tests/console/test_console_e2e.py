@@ -19,12 +19,9 @@ import pytest
 from navigator.build import model_path
 from navigator.config import ROOT
 from tests.console.conftest import PASSWORD, Browser
-from tests.helpers import NAVIGATOR, Stack, http, wait_until
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, NAVIGATOR, Stack, http, require_chromium, wait_until
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
@@ -102,9 +99,9 @@ def test_emergency_claim_transcript_reply_hand_back_close(stack):
 
 
 def test_in_a_browser_with_a_keyboard_only_on_desk_and_phone(stack, tmp_path):
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("no chromium at /usr/bin/chromium (apt-get install -y chromium)")
+    from playwright import sync_api as playwright
+
+    require_chromium()
     shots = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path)
     if not shots.is_absolute():
         shots = ROOT / shots
