@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import subprocess
 import threading
 import time
 from functools import lru_cache
@@ -24,7 +25,8 @@ from rasa.shared.core.events import BotUttered, UserUttered
 
 from bot.channels.webchat import ERROR_REPLY, WebChatInput, WebChatOutput, bot_message, transcript
 from navigator.config import ROOT
-from tests.helpers import http
+from tests.console.conftest import PASSWORD, Browser
+from tests.helpers import NAVIGATOR, http, wait_until
 
 ADVOCATE_NAME = "sam"
 NAME = re.compile(rf"\b{ADVOCATE_NAME}\b", re.I)
@@ -263,3 +265,44 @@ def test_a_quick_exit_resets_the_chat_but_does_not_erase_it(channel_stack):
         time.sleep(0.2)
         texts = tracker_texts(channel_stack, chat.session)
     assert "exit" in texts and ASK in texts  # reset, not erased (kept under the retention rules)
+
+
+@pytest.mark.e2e
+def test_a_claim_and_a_hand_back_are_told_in_the_chat(channel_stack):
+    """The survivor knows when a person joins (by the name the advocate chose) and when they leave."""
+    added = subprocess.run([NAVIGATOR, "advocates", "add", "rosa", "--password-stdin", "--display-name", "Rosa"],
+                           cwd=ROOT, env=channel_stack.env, input=PASSWORD + "\n", capture_output=True, text=True,
+                           timeout=120)
+    assert added.returncode == 0, added.stderr
+    rosa = Browser(channel_stack.console)
+    assert rosa.sign_in("rosa")[0] == 303
+    created = channel_stack.cli("tokens", "create", "webchat-claim-test")
+    token = created.stdout.strip().splitlines()[-1]
+
+    def handoff_of(session):
+        rows = http("GET", f"{channel_stack.console}/api/handoffs?status=open",
+                    headers={"Authorization": f"Bearer {token}"})[1]
+        return next((row["id"] for row in rows if row["conversation_id"] == session), None)
+
+    async def bot_says(chat, text):
+        frame = await chat.next("bot", timeout=20)
+        while frame["text"] != text:
+            frame = await chat.next("bot", timeout=20)
+        return frame
+
+    async def scenario():
+        chat = await Chat(channel_stack).open()
+        await chat.say("I want to talk to a person", "1")
+        assert await asyncio.to_thread(wait_until, lambda: handoff_of(chat.session), 5, 0.2)
+        number = handoff_of(chat.session)
+        await asyncio.to_thread(rosa.get, f"/handoffs/{number}")
+        assert (await asyncio.to_thread(rosa.post, f"/handoffs/{number}/claim"))[0] == 303
+        joined = await bot_says(chat, words_of("utter_advocate_joined").format(advocate_name="Rosa"))
+        assert (await asyncio.to_thread(rosa.post, f"/handoffs/{number}/handback"))[0] == 303
+        left = await bot_says(chat, words_of("utter_handback"))
+        await chat.close()
+        return joined, left
+
+    joined, left = asyncio.run(scenario())
+    assert "real person" in joined["text"] and "earlier messages" in joined["text"]
+    assert left["text"].startswith("The advocate has left this chat")
