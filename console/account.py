@@ -20,7 +20,7 @@ async def account_page(request: Request, status: int = 200, error: str = "", dra
     who = request.ctx.advocate
     current = await in_session(request, lambda s: getattr(advocates.find_advocate(s, who.name), "display_name", None))
     return page("account.html", status=status, advocate=who, error=error, saved=saved,
-                display_name=current or "", draft=current or "" if draft is None else draft)
+                display_name=current or "", draft=(current or "") if draft is None else draft)
 
 
 async def _refused(request: Request, error: str, status: int) -> HTTPResponse:

@@ -72,7 +72,14 @@ class Lifecycle:
         return await self._db(work)
 
     async def transcript(self, handoff: Handoff) -> list[Line]:
-        return transcript_lines(await self.rasa.tracker(handoff.conversation_id))
+        return (await self.read(handoff))[0]
+
+    async def read(self, handoff: Handoff) -> tuple[list[Line], bool]:
+        """The conversation as the advocate reads it, and whether a reply would be sent now
+        (False while a survivor who asked not to be written to first has not written since the
+        claim), from one read of it."""
+        conversation = await self.rasa.tracker(handoff.conversation_id)
+        return transcript_lines(conversation), may_write_unprompted(conversation, handoff.claimed_at)
 
     async def claim(self, handoff_id: int, advocate: str) -> Handoff:
         handoff = await self._db(lambda s: handoffs.claim_handoff(s, handoff_id, advocate))
@@ -127,14 +134,6 @@ class Lifecycle:
             await self._announce(handoff, advocate, JOINED_RESPONSES, conversation)
         await self.rasa.say_as_advocate(handoff.conversation_id, text, advocate)
         await self._db(lambda s: audit.record(s, advocate, "replied", handoff_id))
-
-    async def may_reply(self, handoff: Handoff) -> bool:
-        """Whether a reply would be sent now (False while a survivor who asked not to be written
-        to first has not written since the claim); True when Rasa cannot tell (the reply says)."""
-        try:
-            return may_write_unprompted(await self.rasa.tracker(handoff.conversation_id), handoff.claimed_at)
-        except Exception:
-            return True
 
     async def hand_back(self, handoff_id: int, advocate: str) -> Handoff:
         handoff = await self._db(lambda s: handoffs.held_by(s, handoff_id, advocate, "hand back"))

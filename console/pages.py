@@ -70,14 +70,13 @@ async def handoff_page(request: Request, handoff_id: int, error: str = "", statu
         handoff = await lifecycle.open_conversation(handoff_id, who.name)
     except LookupError:
         return page("error.html", status=404, advocate=who, message=f"There is no handoff {handoff_id}.")
-    lines, unavailable = None, False
+    lines, unavailable, may_reply = None, False, True  # unreadable: a refused reply says why
     try:
-        lines = await lifecycle.transcript(handoff)
+        lines, may_reply = await lifecycle.read(handoff)
     except RasaUnavailable:
         unavailable = True
     history = await _read(request, lambda s: audit.recent(s, 50, handoff_id))
     holder = handoff.status == "claimed" and handoff.claimed_by == who.name
-    may_reply = await lifecycle.may_reply(handoff) if holder else False
     return page("handoff.html", status=status, advocate=who, handoff=handoff, row=queue_row(handoff, utcnow()),
                 lines=lines, transcript_unavailable=unavailable, error=error,
                 done=DONE.get(request.args.get("done", "")) if not error else "", draft=draft,
