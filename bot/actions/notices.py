@@ -43,7 +43,8 @@ def safety_check_needed(tracker: Tracker) -> bool:
 
 
 class ActionNotices(Action):
-    """Say, once each, the intro and (on SMS) the privacy note; nothing when both are said."""
+    """Say, once each, (on SMS) the neutral first words and the privacy note, then the intro, and
+    the 911 / 988 line when a message came near an emergency; nothing when all are said."""
 
     def name(self) -> Text:
         return "action_notices"
