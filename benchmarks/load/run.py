@@ -4,7 +4,9 @@ For each level N (default 10, 50, 200), N conversations run at the same time, ea
 realistic turns ("hi" / "i need a shelter" / "san mateo" / "more" / "thanks", or a kind and a
 place in the first message: "legal help in redwood city"), each with its own sender id. Every
 turn's latency (request sent to whole reply read) is recorded; a turn is an error when the
-answer is not 200, times out, or holds no text. Conversations start spread over the first
+answer is not 200, times out, holds no text, or is the safety net's answer in the bot's place
+(the 24/7 lines the Rasa server says when a turn has not answered within its deadline,
+bot/channels/fallback.py: quick, but not the answer the person asked for). Conversations start spread over the first
 think-time window and a person pauses `--think` seconds between turns (0 0: back to back).
 
 Without `--url` it starts the whole navigator as `make run` does (tests.helpers.Stack: free
@@ -35,12 +37,15 @@ if __package__ in (None, ""):  # run as a file: benchmarks/load/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import aiohttp
+import yaml
 
 from navigator.config import ROOT
 
 DEMO_DIRECTORY = ROOT / "resources" / "demo" / "san_mateo"
 DIRECTORY_SIZE = 10_000
 REQUEST_TIMEOUT_S = 60
+# What the Rasa server says in the bot's place when a turn is late or fails (bot/channels/fallback.py).
+FALLBACK_TEXT = yaml.safe_load((ROOT / "domain.yml").read_text())["responses"]["utter_service_trouble"][0]["text"]
 IDLE_SAMPLE_S = 5
 # (step label, message). Places are in San Mateo County, where the demo directory is.
 SCRIPTS = [
@@ -60,7 +65,7 @@ SCRIPTS = [
 class Turn:
     step: str
     latency_ms: float
-    error: str | None  # None, "http 500", "timeout", "connection", "empty reply"
+    error: str | None  # None, "http 500", "timeout", "connection", "empty reply", "fallback"
 
 
 @dataclass
@@ -97,6 +102,8 @@ async def say(http: aiohttp.ClientSession, url: str, sender: str, text: str) -> 
         return elapsed, "not JSON", []
     if not isinstance(replies, list) or not any((r.get("text") or "").strip() for r in replies):
         return elapsed, "empty reply", replies if isinstance(replies, list) else []
+    if any(r.get("text") == FALLBACK_TEXT for r in replies):
+        return elapsed, "fallback", replies
     return elapsed, None, replies
 
 

@@ -15,8 +15,10 @@ it. `always_answered` wraps a channel's `on_new_message` and answers instead
   filter notes it for the turn running in the same asyncio context, never another), or
 - when it raised (then the channel's own error handling runs only if the fallback could not be
   sent).
-The message is read for danger again here (the NLU pipeline, which runs in this server), since
-the turn may not have got that far or saved it. The reply is kept in the conversation like any
+The message is read for danger with what the turn's own NLU pass found (noted as Rasa's processor
+parses it, in the turn's asyncio context), or, when the turn did not get that far, by a pass of
+the NLU pipeline here: on an overloaded server, a second pass for every late turn would add the
+load that made it late. The reply is kept in the conversation like any
 bot message, in the background (the stalled turn may hold the conversation's lock).
 Never after a turn of a conversation paused for an advocate (the advocate answers; Rasa only
 records what the survivor sends), nor when the person asked to leave (SMS EXIT, quick exit).
@@ -32,6 +34,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text
 
 from rasa.core.actions.action import create_bot_utterance
 from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.core.processor import MessageProcessor
 from rasa.shared.core.constants import USER_INTENT_RESTART
 from rasa.shared.core.events import Event, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -66,6 +69,7 @@ class Turn:
     action_failed: bool = False
     answered_instead: bool = False  # past the deadline: the turn's own words are no longer sent
     late: int = 0  # messages the turn said after that
+    parsed: Optional[Dict[Text, Any]] = None  # what the turn's NLU pass made of the message
 
 
 _current_turn: contextvars.ContextVar[Optional[Turn]] = contextvars.ContextVar("navigator_turn", default=None)
@@ -80,6 +84,20 @@ class _NoteFailedActions(logging.Filter):
 
 
 logging.getLogger(ACTION_FAILED_LOG).addFilter(_NoteFailedActions())
+
+_rasa_parse_message = MessageProcessor.parse_message
+
+
+async def _parse_and_note(self: MessageProcessor, message: UserMessage, *args: Any, **kwargs: Any) -> Dict[Text, Any]:
+    """Rasa's parse, noted for the turn running in this asyncio context (if any)."""
+    parsed = await _rasa_parse_message(self, message, *args, **kwargs)
+    turn = _current_turn.get()
+    if turn is not None and turn.parsed is None:
+        turn.parsed = parsed
+    return parsed
+
+
+MessageProcessor.parse_message = _parse_and_note
 
 
 class CountingOutput(OutputChannel):
@@ -137,7 +155,7 @@ def always_answered(on_new_message: OnNewMessage, deadline_s: float = TURN_DEADL
             turn.answered_instead = True
             logger.warning("a turn took longer than %.0f s; the survivor is answered without it", deadline_s)
             _let_finish(running, turn)
-            await _answer_or_log(message, output)
+            await _answer_or_log(message, output, turn.parsed)
             return
         message.output_channel = output
         failure = asyncio.CancelledError() if running.cancelled() else running.exception()
@@ -146,7 +164,7 @@ def always_answered(on_new_message: OnNewMessage, deadline_s: float = TURN_DEADL
             logger.debug("a turn failed", exc_info=failure)
         elif turn.sent and not turn.action_failed:
             return
-        if not await _answer_or_log(message, output) and failure is not None:
+        if not await _answer_or_log(message, output, turn.parsed) and failure is not None:
             raise failure  # the channel's own error handling is the last resort
 
     return handle
@@ -169,24 +187,27 @@ def _keep_referenced(task: "asyncio.Future") -> None:
     task.add_done_callback(_background.discard)
 
 
-async def _answer_or_log(message: UserMessage, output: OutputChannel) -> bool:
+async def _answer_or_log(message: UserMessage, output: OutputChannel,
+                         parsed: Optional[Dict[Text, Any]] = None) -> bool:
     try:
-        await answer_instead(message, output)
+        await answer_instead(message, output, parsed)
         return True
     except Exception as error:
         logger.error("the fallback reply could not be sent: %s", type(error).__name__)
         return False
 
 
-async def answer_instead(message: UserMessage, output: OutputChannel) -> None:
+async def answer_instead(message: UserMessage, output: OutputChannel,
+                         parsed: Optional[Dict[Text, Any]] = None) -> None:
     """Answer the message without the turn: the emergency words and a handoff when it is an
-    emergency, else the 24/7 lines; nothing when an advocate holds the conversation."""
+    emergency (`parsed`: what NLU made of it, when known), else the 24/7 lines; nothing when an
+    advocate holds the conversation."""
     words = Words(output.name())
     words.attach(server_app())
     conversation = await saved_conversation(words, message.sender_id)
     if conversation is not None and conversation.is_paused():
         return
-    category = await danger_in(words.agent, message.text)
+    category = await danger_in(words.agent, message.text, parsed)
     events: List[Event] = []
     if category is None:
         replies = [await words.response(TROUBLE_RESPONSE, conversation)]
@@ -217,11 +238,11 @@ async def emergency_replies(words: Words, conversation: Optional[DialogueStateTr
     return replies, events
 
 
-async def danger_in(agent: Any, text: Optional[Text]) -> Optional[Text]:
+async def danger_in(agent: Any, text: Optional[Text], parsed: Optional[Dict[Text, Any]] = None) -> Optional[Text]:
     """The emergency's category (self_harm, danger, medical) when the message is one, else None;
     None too when the message cannot be read (the 24/7 lines name 911 and 988 anyway)."""
     try:
-        parsed = await agent.parse_message(text or "")
+        parsed = parsed or await agent.parse_message(text or "")
     except Exception as error:
         logger.error("a message could not be read for danger: %s", type(error).__name__)
         return None

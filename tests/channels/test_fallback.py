@@ -226,3 +226,36 @@ def test_rasa_still_logs_a_failed_action_the_way_the_fallback_notices():
     source = inspect.getsource(MessageProcessor._run_action)
     assert "logger.exception(" in source and fallback.ACTION_FAILED_WORDS in source
     assert fallback.ACTION_FAILED_LOG == MessageProcessor.__module__
+
+
+def test_a_late_turn_whose_nlu_pass_found_an_emergency_is_not_read_twice(server, monkeypatch, tmp_path):
+    """On an overloaded server a second NLU pass for every late turn would add the load that made
+    it late: what the turn's own pass found is used."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/navigator.db")
+    db.create_schema()
+    read_here = []
+
+    async def rasa_parse(_processor, message, *args, **kwargs):
+        return await Server.parse_message(server, "he has a gun")  # the turn's NLU: an emergency
+
+    async def parse_again(text):
+        read_here.append(text)
+        return await Server.parse_message(server, text)
+
+    monkeypatch.setattr(fallback, "_rasa_parse_message", rasa_parse)
+    server.parse_message = parse_again
+
+    async def parses_then_hangs(message):
+        await MessageProcessor.parse_message(None, message)
+        await asyncio.sleep(0.6)
+
+    async def turn():
+        output = CollectingOutputChannel()
+        await fallback.always_answered(parses_then_hangs, deadline_s=0.2)(
+            UserMessage("words the stand-in does not know", output, "conv-parsed", input_channel="rest"))
+        await asyncio.sleep(0.6)
+        await handoff_requests.settled()
+        return [m["text"] for m in output.messages]
+
+    answered = asyncio.run(turn())
+    assert "911" in answered[0] and read_here == []
