@@ -42,7 +42,7 @@ from sanic import Sanic
 
 from bot.channels.words import Words
 from bot.components.safety import DANGER_ENTITY, EMERGENCY_INTENT
-from bot.handoff_replies import after_asking, emergency_response, moment_responses
+from bot.handoff_replies import CAN_DECLINE, after_asking, emergency_response, moment_responses
 from navigator.handoff_requests import ask_for_advocate
 from navigator.shifts import shift_state
 
@@ -234,6 +234,8 @@ async def emergency_replies(words: Words, conversation: Optional[DialogueStateTr
         values["when"] = await words.text(moment_response, conversation,
                                           day=await words.text(day_response, conversation), **parts)
     replies = [first, await words.response(reply.response, conversation, **values)]
+    if reply.can_decline:
+        replies.append(await words.response(CAN_DECLINE, conversation))
     events: List[Event] = [SlotSet("awaiting", "advocate")] if asked.stored else []
     return replies, events
 

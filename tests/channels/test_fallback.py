@@ -177,9 +177,10 @@ def test_an_unanswered_emergency_hears_911_and_its_handoff_is_opened(server, mon
         await handoff_requests.settled()
         return [m["text"] for m in output.messages]
 
-    first, then = asyncio.run(turn())
+    first, then, way_out = asyncio.run(turn())
     assert "988" in first and "911" in first
     assert then == DOMAIN.responses["utter_advocate_asked_emergency"][0]["text"]
+    assert way_out == DOMAIN.responses["utter_emergency_can_say_no"][0]["text"]  # "No advocate", as the action says
     with db.session_scope() as session:
         (handoff,) = list_handoffs(session, "open")
         assert (handoff.conversation_id, handoff.priority, handoff.reason, handoff.channel) == \
