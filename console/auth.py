@@ -11,7 +11,6 @@ a CSRF token.
 """
 from __future__ import annotations
 
-import asyncio
 import hmac
 import secrets
 from functools import wraps
@@ -22,9 +21,10 @@ from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse, json, redirect
 
+from console.database import in_session
 from console.render import page
 from console.sessions import delete_expired_sessions, end_session, resume_session, start_session
-from navigator import audit, db
+from navigator import audit
 from navigator.advocates import find_advocate, sign_in
 from navigator.rate_limits import client_address as counted_address
 
@@ -33,12 +33,6 @@ SIGN_IN_CSRF_COOKIE = "nav_signin_csrf"
 
 blueprint = Blueprint("auth")
 
-
-def _run(request: Request, work):
-    def run():
-        with db.session_scope(request.app.ctx.engine) as session:
-            return work(session)
-    return asyncio.to_thread(run)
 
 
 def client_address(request: Request) -> str:
@@ -82,7 +76,7 @@ def signed_in(json_api: bool = False,
         @wraps(handler)
         async def guarded(request: Request, *args, **kwargs) -> HTTPResponse:
             token = request.cookies.get(SESSION_COOKIE)
-            who = await _run(request, lambda s: resume_session(s, token, request.app.ctx.settings.sessions))
+            who = await in_session(request, lambda s: resume_session(s, token, request.app.ctx.settings.sessions))
             if who is None:
                 if json_api:
                     return json({"error": "signed out"}, status=401)
@@ -139,7 +133,7 @@ async def login(request: Request) -> HTTPResponse:
         audit.record(session, who.name, "signed_in")
         return result, token
 
-    result, token = await _run(request, attempt)
+    result, token = await in_session(request, attempt)
     if result.locked:
         minutes = round(settings.lockout.minutes)
         return sign_in_page(request, 429, f"Too many tries. Wait {minutes} minutes, then try again.", name)
@@ -160,7 +154,7 @@ async def logout(request: Request) -> HTTPResponse:
     def work(session):
         end_session(session, token)
         audit.record(session, name, "signed_out")
-    await _run(request, work)
+    await in_session(request, work)
     response = redirect("/login", status=303)
     set_cookie(request, response, SESSION_COOKIE, "", max_age=0)
     return response

@@ -3,7 +3,6 @@ the audit log. Each step posts a form and comes back to the page (post/redirect/
 that fails shows why, keeps what the advocate wrote, and changes nothing."""
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from sanic import Blueprint
@@ -12,9 +11,10 @@ from sanic.response import HTTPResponse, json, redirect
 
 from console.auth import signed_in
 from console.lifecycle import MAX_REPLY_CHARS
+from console.database import in_session
 from console.rasa_api import RasaUnavailable
 from console.render import page, queue_row, shift_status
-from navigator import audit, db, handoffs
+from navigator import audit, handoffs
 from navigator.handoffs import ACTIVE_STATUSES, OUTCOMES, HandoffStateError, utcnow
 
 logger = logging.getLogger(__name__)
@@ -30,12 +30,6 @@ DONE = {
 }
 
 
-def _read(request: Request, work):
-    def run():
-        with db.session_scope(request.app.ctx.engine) as session:
-            return work(session)
-    return asyncio.to_thread(run)
-
 
 def _queue(session) -> dict:
     now = utcnow()
@@ -49,9 +43,9 @@ def _queue(session) -> dict:
 @signed_in()
 async def queue(request: Request) -> HTTPResponse:
     if request.args.get("view") == "closed":
-        closed = await _read(request, lambda s: [queue_row(h, utcnow()) for h in handoffs.recently_closed(s)])
+        closed = await in_session(request, lambda s: [queue_row(h, utcnow()) for h in handoffs.recently_closed(s)])
         return page("closed.html", advocate=request.ctx.advocate, rows=closed)
-    lists = await _read(request, _queue)
+    lists = await in_session(request, _queue)
     return page("queue.html", advocate=request.ctx.advocate, poll_seconds=request.app.ctx.settings.poll_seconds,
                 **lists)
 
@@ -59,7 +53,7 @@ async def queue(request: Request) -> HTTPResponse:
 @blueprint.get("/queue.json")
 @signed_in(json_api=True)
 async def queue_json(request: Request) -> HTTPResponse:
-    return json(await _read(request, _queue))
+    return json(await in_session(request, _queue))
 
 
 async def handoff_page(request: Request, handoff_id: int, error: str = "", status: int = 200,
@@ -75,7 +69,7 @@ async def handoff_page(request: Request, handoff_id: int, error: str = "", statu
         lines, may_reply = await lifecycle.read(handoff)
     except RasaUnavailable:
         unavailable = True
-    history = await _read(request, lambda s: audit.recent(s, 50, handoff_id))
+    history = await in_session(request, lambda s: audit.recent(s, 50, handoff_id))
     holder = handoff.status == "claimed" and handoff.claimed_by == who.name
     return page("handoff.html", status=status, advocate=who, handoff=handoff, row=queue_row(handoff, utcnow()),
                 lines=lines, transcript_unavailable=unavailable, error=error,
@@ -169,5 +163,5 @@ async def close(request: Request, handoff_id: int) -> HTTPResponse:
 @blueprint.get("/audit")
 @signed_in()
 async def audit_log(request: Request) -> HTTPResponse:
-    entries = await _read(request, lambda s: audit.recent(s, 300))
+    entries = await in_session(request, lambda s: audit.recent(s, 300))
     return page("audit.html", advocate=request.ctx.advocate, entries=entries, outcomes=OUTCOMES)

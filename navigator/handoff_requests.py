@@ -22,10 +22,11 @@ import logging
 from typing import Dict, Optional, Set
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from navigator.alerts import send_handoff_alerts
 from navigator.db import session_scope
-from navigator.handoffs import PRIORITIES, declined_by_survivor, live_handoff, open_handoff, place_in_line
+from navigator.handoffs import PRIORITIES, Handoff, declined_by_survivor, live_handoff, open_handoff, place_in_line
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,13 @@ async def _finish_late(writing: "asyncio.Future", wanted: Wanted, engine: Option
     except Exception as error:
         _failed(wanted, error, engine)
         return
-    logger.warning("a slow %s handoff is in the queue now (#%s)", wanted.priority, asked.handoff_id)
+    _stored_late(wanted, asked, alert)
+
+
+def _stored_late(wanted: Wanted, asked: Asked, alert: bool) -> None:
+    """A handoff the survivor was told could not be stored yet is in the queue now: alert."""
+    logger.warning("a %s handoff that could not be recorded at first is in the queue now (#%s)",
+                   wanted.priority, asked.handoff_id)
     if alert:
         alert_in_background(asked.handoff_id, wanted.priority)
 
@@ -104,7 +111,11 @@ def current_request(conversation_id: str, engine: Optional[Engine] = None) -> Op
         handoff = live_handoff(session, conversation_id)
         if handoff is None or (handoff.status == "open" and handoff.declined_at is not None):
             return None
-        return Asked(True, handoff.id, place_in_line(session, handoff), handoff.status == "claimed")
+        return _asked(session, handoff)
+
+
+def _asked(session: Session, handoff: Handoff) -> Asked:
+    return Asked(True, handoff.id, place_in_line(session, handoff), handoff.status == "claimed")
 
 
 def decline(conversation_id: str, engine: Optional[Engine] = None) -> bool:
@@ -121,7 +132,7 @@ def _store(wanted: Wanted, engine: Optional[Engine]) -> tuple[Asked, bool]:
         handoff = open_handoff(session, wanted.conversation_id, wanted.channel, wanted.priority, wanted.reason)
         logger.info("handoff %s: priority %s, reason %s", handoff.id, handoff.priority, wanted.reason)
         alert = was is None or was[0] != handoff.priority or (was[1] and wanted.priority == "emergency")
-        asked = Asked(True, handoff.id, place_in_line(session, handoff), handoff.status == "claimed")
+        asked = _asked(session, handoff)
     return asked, alert
 
 
@@ -163,10 +174,7 @@ async def _keep_trying(wanted: Wanted, engine: Optional[Engine]) -> None:
             except Exception as error:
                 logger.debug("a handoff is still not recorded: %s", type(error).__name__)
                 continue
-            logger.warning("a %s handoff that could not be recorded at first is in the queue now (#%s)",
-                           wanted.priority, asked.handoff_id)
-            if alert:
-                alert_in_background(asked.handoff_id, wanted.priority)
+            _stored_late(wanted, asked, alert)
             return
         logger.error("a %s handoff could not be recorded for %s; given up", wanted.priority, RETRY_FOR)
     finally:

@@ -3,7 +3,7 @@ deployment: how long conversations are kept (RETENTION_DAYS, navigator.retention
 them (this agency's advocates), what the channel itself keeps (Twilio keeps its own copy of every
 text until DELETE erases it there too; a web chat can be erased from the chat), and the limits
 of confidentiality the agency states (CONFIDENTIALITY_TEXT, else the domain's default words),
-always followed by "you never have to report anything to get help".
+always after "you never have to report anything to get help".
 
 The words per channel are the responses' `channel:` variations in domain.yml.
 """
