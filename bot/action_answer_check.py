@@ -7,7 +7,7 @@ the (constant, large) answer schema itself against the JSON Schema meta-schema, 
 answer costs 0.3 ms. An invalid answer still goes through Rasa's own code, so it raises Rasa's
 own error with Rasa's message, as before.
 
-`install()` is called by the Rasa server as our channels register (bot/channels/server_policy.py);
+`install()` is called by the server policy every Rasa server installs (bot/channels/server_policy.py);
 it replaces one method of Rasa's `RemoteAction` and changes nothing else.
 """
 from __future__ import annotations

@@ -1,16 +1,24 @@
-"""The few calls the console makes to Rasa's HTTP API (run with --enable-api --auth-token).
+"""The few calls the console makes to Rasa's HTTP API (run with --enable-api, bot/server.py).
 
 Rasa owns the conversation: pausing it, putting an advocate's words into it and sending them out
 on the survivor's channel (`output_channel=latest`), resuming it, and its transcript. The console
 keeps no copy of what anyone said.
+
+Each call carries, in its `Authorization` header, a JWT signed (HS256) with RASA_API_TOKEN that
+expires a minute later; Rasa checks it itself (`requires_auth`, with the token as its JWT secret).
+So the token never travels: not in a URL, which access logs and proxies keep, nor even in a
+header; a header that leaked would open Rasa's API for a minute (plus Rasa's 3 minutes of clock
+leeway), not for good.
 """
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Optional
 from urllib.parse import quote
 
 import aiohttp
+import jwt
 
 logger = logging.getLogger(__name__)
 
@@ -19,6 +27,9 @@ LISTEN = {"event": "action", "name": "action_listen"}
 # Rasa's routes do not percent-decode the conversation id, so every character a URL path may
 # carry as it is (a Twilio sender's "+", a hash's ":") is sent as it is.
 PATH_SAFE = "/!$&'()*+,;=:@~"
+CALL_LIFETIME_S = 60
+# Rasa's requires_auth lets a JWT's user act on any conversation only with the role "admin".
+JWT_USER = {"username": "navigator-console", "role": "admin"}
 
 
 class RasaUnavailable(RuntimeError):
@@ -36,14 +47,20 @@ class RasaApi:
             await self._http.close()
             self._http = None
 
+    def call_token(self) -> str:
+        """A JWT for one call: Rasa's admin role, expiring CALL_LIFETIME_S from now."""
+        now = int(time.time())
+        return jwt.encode({"user": JWT_USER, "iat": now, "exp": now + CALL_LIFETIME_S}, self.token,
+                          algorithm="HS256")
+
     async def _call(self, method: str, conversation_id: str, path: str, body: Any = None,
                     **query: str) -> Any:
         if self._http is None:
             self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_S))
-        params = {"token": self.token, **query}
         url = f"{self.base_url}/conversations/{quote(conversation_id, safe=PATH_SAFE)}/{path}"
         try:
-            async with self._http.request(method, url, params=params, json=body) as response:
+            async with self._http.request(method, url, params=query, json=body,
+                                          headers={"Authorization": f"Bearer {self.call_token()}"}) as response:
                 if response.status >= 300:
                     # The path names the conversation; log only the step and the status.
                     logger.warning("Rasa API %s .../%s answered %s", method, path, response.status)

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from navigator import config, shifts
 from navigator.config import ROOT, VAR_DIR
+from navigator.db import private_sqlite_file
 
 STARTUP_TIMEOUT_S = 600
 STOP_GRACE_S = 10
@@ -46,7 +47,7 @@ def rasa_api_token() -> str:
         return os.environ["RASA_API_TOKEN"]
     path = VAR_DIR / "rasa_api_token"
     if not path.exists():
-        VAR_DIR.mkdir(exist_ok=True)
+        VAR_DIR.mkdir(mode=0o700, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(32))
@@ -63,8 +64,8 @@ def child_environment(status_file: Optional[Path] = None) -> dict[str, str]:
     tracker_url = config.tracker_store_url()
     env["TRACKER_STORE_URL"] = tracker_url
     env["TRACKER_STORE_DIALECT"] = urlsplit(tracker_url).scheme.split("+")[0] or "sqlite"
-    if tracker_url.startswith("sqlite:///"):
-        Path(tracker_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    if tracker_url.startswith("sqlite:///"):  # created private here, before Rasa opens it
+        private_sqlite_file(Path(tracker_url[len("sqlite:///"):].split("?", 1)[0]))
     for name in config.DEFAULT_PORTS:
         env[name] = str(config.port(name))
     env["SANIC_HOST"] = "127.0.0.1"  # the action server listens on loopback only
@@ -84,14 +85,18 @@ def child_environment(status_file: Optional[Path] = None) -> dict[str, str]:
 
 
 def rasa_server_command(model: Path, env: dict[str, str], port: str) -> list[str]:
-    """One Rasa server on loopback `port`: the survivor channels and the token-guarded HTTP API."""
-    return [str(Path(sys.executable).parent / "rasa"), "run", "--model", str(model), "--enable-api",
-            "--auth-token", env["RASA_API_TOKEN"], "--interface", "127.0.0.1", "--port", port,
+    """One Rasa server on loopback `port`: the survivor channels and the HTTP API, through our entry
+    (bot/server.py: the server policy on every channel, the API's secret RASA_API_TOKEN taken from
+    `env`, never from this command line, which every local user can read in /proc)."""
+    return [sys.executable, "-m", "bot.server", "run", "--model", str(model), "--enable-api",
+            "--interface", "127.0.0.1", "--port", port,
             "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"]
 
 
 def action_server_command(env: dict[str, str]) -> list[str]:
-    return [str(Path(sys.executable).parent / "rasa"), "run", "actions", "--actions", "bot.actions",
+    """The action server, through our entry (bot/action_server.py: it answers only the Rasa server,
+    which sends the secret both derive from the secret key)."""
+    return [sys.executable, "-m", "bot.action_server", "run", "actions", "--actions", "bot.actions",
             "--port", env["ACTION_PORT"]]
 
 
@@ -330,12 +335,24 @@ def wait_for_start_up(supervisor: Supervisor, urls: dict[str, str], started: flo
     return None
 
 
+def keep_files_private() -> None:
+    """Every file `navigator serve` and its processes create (databases and their -wal/-shm, the
+    secrets in var/, the tracker store) is its owner's only: umask 077, which the children
+    inherit, and var/ itself 0700, so another local user can neither read a database nor list
+    what var/ holds."""
+    os.umask(0o077)
+    VAR_DIR.mkdir(mode=0o700, exist_ok=True)
+    if VAR_DIR.stat().st_mode & 0o077:
+        os.chmod(VAR_DIR, 0o700)
+
+
 def serve_command(args: argparse.Namespace) -> int:
     from navigator.build import model_path
     from navigator.production import exit_if_unsafe
     from navigator.retention import DailyPurge, retention_days
 
     exit_if_unsafe("navigator serve")  # NAVIGATOR_ENV=production: every secret configured, or stop here
+    keep_files_private()
     days = retention_days()  # a wrong RETENTION_DAYS stops here, before anything starts
     shifts.check()  # so do wrong staffed hours and confidentiality words (what survivors are told)
     config.confidentiality_text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -82,7 +83,7 @@ class Stack:
         self.env = {**os.environ, **{k: str(v) for k, v in ports.items()},
                     "DATABASE_URL": f"sqlite:///{work}/navigator.db",
                     "TRACKER_STORE_URL": f"sqlite:///{work}/tracker.db",
-                    "RASA_API_TOKEN": f"stack-{os.getpid()}-{ports['RASA_PORT']}", **(env or {})}
+                    "RASA_API_TOKEN": f"stack-{ports['RASA_PORT']}-{secrets.token_urlsafe(24)}", **(env or {})}
         self.rasa = f"http://127.0.0.1:{ports['RASA_PORT']}"
         self.console = f"http://127.0.0.1:{ports['CONSOLE_PORT']}"
         self.ports = ports
@@ -92,6 +93,14 @@ class Stack:
     @property
     def rasa_api_token(self) -> str:
         return self.env["RASA_API_TOKEN"]
+
+    def rasa_api_headers(self) -> dict[str, str]:
+        """The `Authorization` header the console sends to Rasa's HTTP API (a short-lived JWT
+        signed with the token, console/rasa_api.py): for a test's own calls to that API, so that
+        the token is not put in a URL."""
+        from console.rasa_api import RasaApi
+
+        return {"Authorization": f"Bearer {RasaApi(self.rasa, self.rasa_api_token).call_token()}"}
 
     def start(self) -> None:
         import pytest
@@ -129,11 +138,11 @@ class Stack:
                 command = (entry / "cmdline").read_bytes().split(b"\0")
             except (OSError, ProcessLookupError):
                 continue
-            if b"actions" in command and b"run" in command:
+            if b"bot.action_server" in command:
                 found["actions"] = int(entry.name)
             elif b"console" in command:
                 found["console"] = int(entry.name)
-            elif any(part.endswith(b"rasa") for part in command[:2]) and b"run" in command:
+            elif b"bot.server" in command:
                 found["rasa"] = int(entry.name)
         return found
 

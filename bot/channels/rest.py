@@ -8,6 +8,11 @@ TEXT}` in, the bot's messages as a JSON list out, with these made safe.
   would make an advocate's reply go out as an SMS to whatever the sender id says.
 - A body that is not `{"sender": ..., "message": TEXT}` gets a 400 that says so; a failed turn is
   logged without the message text (Rasa's channel logs the text with the error).
+- The sender is the REST conversation's id and nothing more (CONTRACT): it must match
+  SENDER_PATTERN (it goes into URLs, logs and the console), and a sender another channel's ids
+  start with (bot/channels/sender_ids.py: `sms-`, `web-`, `wa-`, `whatsapp`) gets a 400 that says
+  so and is not run, so a REST caller can never read from, write into or take over (as the
+  output channel an advocate's reply goes to) an SMS, WhatsApp or web chat conversation.
 - A sender or an address over its rate limit (navigator.rate_limits) still reaches the safety
   net (safety_net.py): an emergency, or a conversation an advocate holds, is answered as usual
   (200); anything else is kept for the advocate and answered 429 with Retry-After and, in the
@@ -19,6 +24,7 @@ TEXT}` in, the bot's messages as a JSON list out, with these made safe.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Awaitable, Callable, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
@@ -26,10 +32,10 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels import server_policy
 from bot.channels.fallback import always_answered
 from bot.channels.incoming import LONG_MESSAGE_RESPONSE, is_too_long, user_message
 from bot.channels.safety_net import over_the_limit
+from bot.channels.sender_ids import RESERVED_PREFIXES, owned_by_a_channel
 from bot.channels.words import Words
 from navigator.rate_limits import LIMITED_RESPONSE, Decision, client_address, survivor_limits
 
@@ -38,6 +44,15 @@ logger = logging.getLogger(__name__)
 CHANNEL = "rest"
 BAD_BODY = 'expected a JSON object {"sender": ID, "message": TEXT}'
 DEFAULT_SENDER = "default"  # Rasa's, for a body without a sender
+# Ids like "eval-search-1a2b", uuids, "default", "+15550100" (an integration's own ids): nothing
+# that needs escaping in a URL path (the console calls /conversations/{id}/... with it,
+# console/rasa_api.PATH_SAFE) or a log line, no "." or ".." segment a URL client would resolve
+# away, and bounded. A phone-shaped id is a REST conversation like any other: the SMS line's
+# conversations are "sms-…", never a number.
+SENDER_PATTERN = re.compile(r"[A-Za-z0-9+][A-Za-z0-9_.@:+-]{0,63}")
+BAD_SENDER = "sender must be 1 to 64 characters: a letter, digit or +, then letters, digits or any of . _ @ : + -"
+OTHER_CHANNELS_SENDER = ("sender must not start with " + ", ".join(repr(p) for p in RESERVED_PREFIXES)
+                         + " (case-insensitive): those are the ids of other channels' conversations")
 
 
 class SafeRestInput(InputChannel):
@@ -52,7 +67,6 @@ class SafeRestInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         on_new_message = always_answered(on_new_message)  # the 24/7 lines when a turn fails (fallback.py)
         rest = Blueprint("navigator_rest", __name__)
-        server_policy.apply(rest)
 
         @rest.listener("before_server_start")
         async def attach(app: Any, _loop: Any) -> None:
@@ -68,6 +82,9 @@ class SafeRestInput(InputChannel):
             if body is None:
                 return response.json({"error": BAD_BODY}, status=400)
             sender = str(body.get("sender", DEFAULT_SENDER))
+            refusal = sender_refusal(sender)
+            if refusal:
+                return response.json({"error": refusal}, status=400)
             collector = CollectingOutputChannel()
             message = user_message(body["message"], collector, sender, CHANNEL)
             decision = self.limits.check(sender=sender, address=client_address(request))
@@ -98,6 +115,15 @@ class SafeRestInput(InputChannel):
         except LookupError:  # the model is not loaded yet
             messages = []
         return response.json(messages, status=429, headers={"Retry-After": str(decision.retry_after)})
+
+
+def sender_refusal(sender: Text) -> Optional[Text]:
+    """Why this REST sender is refused, or None when it may be a REST conversation's id."""
+    if not SENDER_PATTERN.fullmatch(sender):
+        return BAD_SENDER
+    if owned_by_a_channel(sender):
+        return OTHER_CHANNELS_SENDER
+    return None
 
 
 def _body(request: Request) -> Optional[dict]:

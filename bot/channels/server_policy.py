@@ -1,8 +1,13 @@
 """How much the Rasa server takes in, how fast it checks the action server's answers
 (bot/action_answer_check.py), the security headers on everything it answers (Rasa's own
-pages and HTTP API included), and its production-mode start-up check (navigator.production), set
-by our channels as Rasa registers them, so that no Rasa file changes. Settings the survivor's
-words depend on (staffed hours, confidentiality text) are checked here too, at start.
+pages and HTTP API included), and its production-mode start-up check (navigator.production).
+
+The SERVER applies this, not each channel: bot/server.py (how the navigator starts every Rasa
+server) runs `check_settings()` before Rasa starts and `install(app)` on the Sanic app Rasa
+builds, whatever channels the credentials file opens. A channel that forgot to ask for the policy
+once let a Rasa server with only the SMS line skip all of it (issue 14, finding 4); now no
+channel can forget, and none needs to know. Settings the survivor's words depend on (staffed
+hours, confidentiality text) are checked here too, at start.
 
 - Request bodies of at most 64 KiB and WebSocket frames of at most 32 KiB: a survivor's message
   is a few kB at most (incoming.MAX_TEXT_CHARS), and a huge body is refused (413, or a closed
@@ -19,10 +24,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import rasa.core.actions.action
-from sanic import Blueprint
-
-from bot import action_answer_check
 from navigator import config, shifts
 from navigator.production import exit_if_unsafe
 
@@ -33,24 +34,38 @@ HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"
 NOTHING_ALLOWED = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
 
-def apply(blueprint: Blueprint) -> None:
-    """Have the server that registers `blueprint` keep these limits and headers (once, however
-    many channels ask). In the main process, before Sanic builds its protocol from the config.
-    A Rasa server started alone in production mode stops here if a secret is missing."""
+def check_settings() -> None:
+    """Stop the Rasa server before it starts (before its model loads) when a setting is wrong: in
+    production mode, a missing secret (navigator.production: each server would otherwise make
+    its own secret key, so texters' keys would differ between servers); always, staffed hours and
+    confidentiality words that survivors would be told wrongly."""
     exit_if_unsafe("rasa server")
     shifts.check()  # the fallback tells survivors who is on shift: a bad setting stops the server here
     config.confidentiality_text()
+
+
+def install(app: Any) -> None:
+    """Keep these limits and headers on `app`, the Sanic app of a Rasa server (idempotent). Called
+    once Rasa has built the app and before it runs it, so Sanic builds its protocol (and so its
+    body and frame limits) from this config. (Rasa is imported here, not above, so that
+    check_settings refuses a wrong setting in a second, before TensorFlow loads.)"""
+    import rasa.core.actions.action
+
+    from bot import action_answer_check
+
     action_answer_check.install()
     rasa.core.actions.action.DEFAULT_REQUEST_TIMEOUT = ACTION_TIMEOUT_S  # RemoteAction.run reads it per call
+    if installed(app):
+        return
+    app.ctx.navigator_server_policy = True
+    app.config.REQUEST_MAX_SIZE = min(app.config.REQUEST_MAX_SIZE, REQUEST_MAX_BYTES)
+    app.config.WEBSOCKET_MAX_SIZE = min(app.config.WEBSOCKET_MAX_SIZE, WEBSOCKET_MAX_BYTES)
+    app.register_middleware(security_headers, "response")
 
-    @blueprint.listener("main_process_start")
-    async def limit_and_protect(app: Any, _loop: Any) -> None:
-        if getattr(app.ctx, "navigator_server_policy", False):
-            return
-        app.ctx.navigator_server_policy = True
-        app.config.REQUEST_MAX_SIZE = min(app.config.REQUEST_MAX_SIZE, REQUEST_MAX_BYTES)
-        app.config.WEBSOCKET_MAX_SIZE = min(app.config.WEBSOCKET_MAX_SIZE, WEBSOCKET_MAX_BYTES)
-        app.register_middleware(security_headers, "response")
+
+def installed(app: Any) -> bool:
+    """Whether `app` keeps the policy (bot/server.py refuses to run an app that does not)."""
+    return bool(getattr(app.ctx, "navigator_server_policy", False))
 
 
 async def security_headers(_request: Any, response: Any) -> None:

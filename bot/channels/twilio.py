@@ -42,7 +42,7 @@ from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot.channels import server_policy, sms_store, sms_text, twilio_erasure
+from bot.channels import sms_store, sms_text, twilio_erasure
 from bot.channels.fallback import always_answered
 from bot.channels.incoming import exit_message, user_message
 from bot.channels.safety_net import over_the_limit
@@ -222,7 +222,6 @@ class TwilioSmsInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         on_new_message = always_answered(on_new_message)  # the 24/7 lines when a turn fails (fallback.py)
         twilio = Blueprint("navigator_twilio_sms", __name__)
-        server_policy.apply(twilio)
 
         @twilio.listener("before_server_start")
         async def attach(app: Any, _loop: Any) -> None:

@@ -11,14 +11,22 @@ socketio it pushes to sockets held by this process, so it needs one Sanic worker
 (Rasa runs one by default).
 
 Protocol (JSON text frames):
-  browser -> server  {"type": "hello", "session": ID|null, "seen": N, "full": bool}
+  browser -> server  {"type": "hello", "session": ID|null, "secret": SECRET|null, "seen": N, "full": bool}
                      {"type": "message", "id": ID, "text": TEXT}   {"type": "exit"}   {"type": "erase"}
                      {"type": "ping"}
-  server -> browser  {"type": "session", "session": ID}
+  server -> browser  {"type": "session", "session": ID, "secret": SECRET (a new session only)}
                      {"type": "history", "full": bool,
                       "messages": [{"from": "user"|"bot", "text", "buttons", "advocate": true?}]}
                      {"type": "bot", "text": TEXT, "buttons": [{"title", "payload"}], "advocate": true?, "note": bool}
                      {"type": "done", "id": ID}   {"type": "erased"}   {"type": "pong"}
+A session id is not a key (it is the conversation id the console API, the console and logs show):
+a new session comes with a resume secret (32 random bytes) that only that browser tab holds, and
+the server keeps only its hash, in DATABASE_URL (webchat_sessions.py), so any Rasa server can
+check it. A hello resumes a session, gets its history and joins its live replies only with the
+session's secret; a hello with a wrong or missing secret, or with an id the server never issued
+(or has erased, purged or quick-exited), gets a new, empty session: a "session" frame with a new
+id and secret, then an empty history. Nothing of the session it named is sent; the widget, seeing
+a new id, clears what it showed of the old one.
 A bot frame with "note": true is the channel's own word (slow down; only the first part of a long
 message was read; an error), not in the transcript, so the widget does not count it among the
 messages it has seen. "advocate": true (present only then) marks what a person, an advocate
@@ -29,15 +37,17 @@ after the person confirms) deletes the conversation and every record of it from 
 running; then every socket of the session gets "erased" and is closed, and the session id is
 never joined again (a hello with it starts a new, empty conversation). If the erase fails, the
 socket gets the error words as a note and stays open.
-The browser keeps only the session id, in sessionStorage, and forgets it on exit and on erase.
+The browser keeps only the session id and its secret, in sessionStorage, and forgets both on exit
+and on erase; a quick exit also makes the server forget the secret (the session cannot be resumed).
 
 Limits (navigator.rate_limits): messages per session and per address (a message over the limit
 still reaches the safety net, safety_net.py: an emergency or a held conversation is answered as
 usual; anything else is kept and gets `utter_rate_limited`, which names 911 and the 24/7 lines), connections opened
 per address, and at most WEBCHAT_SOCKETS_PER_ADDRESS open at once (default 100). Frames are at
 most 32 KiB (server_policy). When WEBCHAT_ALLOWED_ORIGINS lists the agency sites that embed the
-widget (space- or comma-separated origins), a WebSocket from a page of any other site is refused
-(403), and those sites (and the navigator itself) are the only ones that may frame the demo page.
+widget (space- or comma-separated origins), a WebSocket from a page of any other site, or from a
+client that sends no Origin (not a browser page), is refused (403), and those sites (and the
+navigator itself) are the only ones that may frame the demo page.
 """
 from __future__ import annotations
 
@@ -63,10 +73,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from websockets.exceptions import ConnectionClosed
 
-from bot.channels import server_policy
+from bot.channels import webchat_sessions
 from bot.channels.fallback import always_answered
 from bot.channels.incoming import LONG_MESSAGE_RESPONSE, exit_message, is_too_long, user_message
 from bot.channels.safety_net import over_the_limit
+from bot.channels.sender_ids import WEBCHAT_PREFIX
 from bot.channels.words import Words
 from navigator.rate_limits import LIMITED_RESPONSE, address_limit, client_address, survivor_limits
 from navigator.retention import erase_conversation
@@ -76,13 +87,14 @@ logger = logging.getLogger(__name__)
 CHANNEL = "webchat"
 STATIC = Path(__file__).with_name("static")
 DEFAULT_EXIT_URL = "https://www.google.com/"
-SESSION_ID = re.compile(r"web-[A-Za-z0-9_-]{22}")
+SESSION_ID = re.compile(re.escape(WEBCHAT_PREFIX) + r"[A-Za-z0-9_-]{22}")
 HELLO_TIMEOUT_S = 15
 STOP_GRACE_S = 10.0
 REMEMBERED_MESSAGE_IDS = 50  # per session: a message re-sent after a reconnect is not run twice
 REMEMBERED_SESSIONS = 10_000
 DEFAULT_SOCKETS_PER_ADDRESS = 100
 TRY_AGAIN_LATER = 1013  # WebSocket close code
+TOUCH_EVERY_S = 3600.0  # a session in use is marked seen (for retention) at most this often
 
 # The widget's words (domain.yml), by the key widget.js reads them under.
 WIDGET_WORDS = {
@@ -142,9 +154,12 @@ def demo_policy(origins: List[Text]) -> Text:
 def origin_allowed(origin: Optional[Text], host: Text, origins: List[Text]) -> bool:
     """May a page of `origin` open the chat? Any may when no origins are listed; else only the
     listed ones and the navigator's own pages (the demo). A client that sends no Origin is not
-    a browser page, and is not refused here (the rate limits still apply)."""
-    if not origins or not origin:
+    a browser page (a browser always sends it with a WebSocket): refused when origins are listed,
+    or a script could skip the check by leaving the header out."""
+    if not origins:
         return True
+    if not origin:
+        return False
     origin = origin.strip().lower().rstrip("/")
     return origin in origins or urlsplit(origin).netloc == (host or "").lower()
 
@@ -256,6 +271,8 @@ class WebChatInput(InputChannel):
         self.message_ids: "collections.OrderedDict[Text, Deque[Text]]" = collections.OrderedDict()
         self.erased: "collections.OrderedDict[Text, None]" = collections.OrderedDict()  # never joined again
         self.erase_conversation: Callable[[Text], Any] = erase_conversation  # blocking: run in a thread
+        self.session_engine: Optional[Any] = None  # DATABASE_URL's engine (webchat_sessions), or a test's
+        self.touched: "collections.OrderedDict[Text, float]" = collections.OrderedDict()
         self.origins = allowed_origins()
         self.limits = survivor_limits()
         self.connection_limits = address_limit("WEBCHAT_CONNECTIONS")
@@ -268,7 +285,6 @@ class WebChatInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         on_new_message = always_answered(on_new_message)  # the 24/7 lines when a turn fails (fallback.py)
         webchat = Blueprint("navigator_webchat", __name__)
-        server_policy.apply(webchat)
 
         @webchat.listener("before_server_start")
         async def attach(app: Any, _loop: Any) -> None:
@@ -352,15 +368,21 @@ class WebChatInput(InputChannel):
         return await self.words.response(LIMITED_RESPONSE)
 
     async def _greet(self, ws: Any) -> Optional[Text]:
-        """Read the hello, join (or start) the session, and send what the widget has not seen."""
+        """Read the hello, resume the session it names if it brings that session's secret, or
+        start a new one; send what the widget has not seen."""
         hello = _frame(await ws.recv(timeout=HELLO_TIMEOUT_S))
         if hello.get("type") != "hello":
             await ws.close(code=1008, reason="expected hello")
             return None
         session = hello.get("session")
-        if not (isinstance(session, str) and SESSION_ID.fullmatch(session)) or session in self.erased:
-            session = "web-" + secrets.token_urlsafe(16)
         full = hello.get("full") is True
+        if not await self._may_resume(session, hello.get("secret")):
+            session, secret = await self._new_session()
+            await ws.send(json.dumps({"type": "session", "session": session, "secret": secret}))
+            await ws.send(json.dumps({"type": "history", "full": full, "messages": []}))
+            self.sockets.add(session, ws)
+            return session
+        self._touched_now(session)  # resuming marked it seen
         seen = hello.get("seen") if isinstance(hello.get("seen"), int) and hello["seen"] >= 0 else 0
         agent = self.words.agent
         # Under the conversation's lock, a turn still running finishes (and is saved) first, so a
@@ -375,6 +397,47 @@ class WebChatInput(InputChannel):
             await ws.send(json.dumps({"type": "history", "full": full, "messages": lines}))
             self.sockets.add(session, ws)
         return session
+
+    async def _may_resume(self, session: Any, secret: Any) -> bool:
+        """Did the server issue this session, with this secret, and not erase it?"""
+        if not (isinstance(session, str) and SESSION_ID.fullmatch(session)) or session in self.erased:
+            return False
+        try:
+            return await asyncio.to_thread(webchat_sessions.resume, session, secret, self.session_engine)
+        except Exception as error:  # by type only; the database being down must not open the session
+            logger.error("a web chat session could not be checked (%s); a new one starts", type(error).__name__)
+            return False
+
+    async def _new_session(self) -> "tuple[Text, Text]":
+        """A new session id and its resume secret (its hash kept in DATABASE_URL). If the database
+        cannot take it, the person can still chat (safety first); only resuming will not work."""
+        session = WEBCHAT_PREFIX + secrets.token_urlsafe(16)
+        try:
+            secret = await asyncio.to_thread(webchat_sessions.issue, session, self.session_engine)
+        except Exception as error:
+            logger.error("a web chat session could not be recorded (%s); it cannot be resumed",
+                         type(error).__name__)
+            secret = webchat_sessions.new_secret()  # matches nothing stored
+        self._touched_now(session)
+        return session, secret
+
+    def _touched_now(self, session: Text) -> None:
+        self.touched[session] = asyncio.get_running_loop().time()
+        self.touched.move_to_end(session)
+        while len(self.touched) > REMEMBERED_SESSIONS:
+            self.touched.popitem(last=False)
+
+    async def _keep_alive(self, session: Text) -> None:
+        """Mark a session in use as seen, at most once every TOUCH_EVERY_S in this process, so a
+        chat left open for weeks is not purged as idle while its conversation is kept."""
+        last = self.touched.get(session)
+        if last is not None and asyncio.get_running_loop().time() - last < TOUCH_EVERY_S:
+            return
+        self._touched_now(session)
+        try:
+            await asyncio.to_thread(webchat_sessions.touch, session, self.session_engine)
+        except Exception as error:
+            logger.warning("a web chat session could not be marked as seen (%s)", type(error).__name__)
 
     async def _converse(self, ws: Any, session: Text, address: Optional[Text],
                         on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
@@ -401,6 +464,7 @@ class WebChatInput(InputChannel):
                 await ws.send(json.dumps({"type": "done", "id": message_id}))
                 continue
             limited = not self.limits.check(sender=session, address=address).allowed
+            await self._keep_alive(session)
             turn = self._run_in_background(self._turn(session, frame["text"], on_new_message, limited))
             await asyncio.shield(turn)  # a closing socket must not cut the turn short
             await ws.send(json.dumps({"type": "done", "id": message_id}))
@@ -438,8 +502,14 @@ class WebChatInput(InputChannel):
             await output.send_note(session, await self.words.response(ERROR_REPLY, conversation))
 
     async def _end(self, session: Text, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
-        """Quick exit: the conversation is reset, as an SMS "EXIT" resets it."""
+        """Quick exit: the conversation is reset, as an SMS "EXIT" resets it, and its session can
+        never be resumed (the widget forgets its id and secret; the server forgets the secret)."""
         self.message_ids.pop(session, None)
+        self.touched.pop(session, None)
+        try:
+            await asyncio.to_thread(webchat_sessions.forget, session, self.session_engine)
+        except Exception as error:
+            logger.error("a web chat session could not be forgotten at exit (%s)", type(error).__name__)
         try:
             await on_new_message(exit_message(CollectingOutputChannel(), session, CHANNEL))
         except Exception:
@@ -453,9 +523,10 @@ class WebChatInput(InputChannel):
         while len(self.erased) > REMEMBERED_SESSIONS:
             self.erased.popitem(last=False)
         self.message_ids.pop(session, None)
+        self.touched.pop(session, None)
         try:
             async with self.words.agent.lock_store.lock(session, wait_time_in_seconds=0.1):
-                await asyncio.to_thread(self.erase_conversation, session)
+                await asyncio.to_thread(self.erase_conversation, session)  # its webchat_session row too
         except Exception as error:  # by type only: a database error can quote what was said
             self.erased.pop(session, None)
             logger.error("a web chat erase failed (%s)", type(error).__name__)

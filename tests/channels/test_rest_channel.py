@@ -11,7 +11,7 @@ pytestmark = pytest.mark.e2e
 
 
 def rasa_api(stack, method, path, body=None, query=""):
-    return http(method, f"{stack.rasa}{path}?{query}token={stack.rasa_api_token}", body)
+    return http(method, f"{stack.rasa}{path}?{query}", body, headers=stack.rasa_api_headers())
 
 
 def test_slash_restart_cannot_unpause_a_conversation_an_advocate_holds(channel_stack):

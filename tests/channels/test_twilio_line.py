@@ -82,8 +82,7 @@ def opted_out(stack, phone: str) -> bool:
 
 
 def rasa_api(stack, method: str, path: str, body=None):
-    separator = "&" if "?" in path else "?"
-    return http(method, f"{stack.rasa}{path}{separator}token={stack.rasa_api_token}", body)
+    return http(method, f"{stack.rasa}{path}", body, headers=stack.rasa_api_headers())
 
 
 def tracker(stack, conversation_id: str) -> dict:

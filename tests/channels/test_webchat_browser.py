@@ -24,6 +24,7 @@ pytestmark = pytest.mark.e2e
 expect = playwright_api.expect
 
 SESSION_KEY = "navigator-webchat-session"
+SECRET_KEY = "navigator-webchat-secret"
 ANSWER_TIMEOUT_MS = 30_000
 EXIT_NAME = re.compile("exit", re.I)
 RESPONSES = yaml.safe_load((ROOT / "domain.yml").read_text())["responses"]
@@ -94,15 +95,16 @@ def advocate_says(stack, conversation_id: str, text: str) -> None:
     """As the console sends it (console/rasa_api.py `say_as_advocate`): the advocate's account in
     the event's metadata."""
     status, body = http("POST", f"{stack.rasa}/conversations/{quote(conversation_id)}/tracker/events"
-                        f"?output_channel=latest&execute_side_effects=true&token={stack.rasa_api_token}",
-                        {"event": "bot", "text": text, "metadata": {"advocate": ADVOCATE_NAME}})
+                        f"?output_channel=latest&execute_side_effects=true",
+                        {"event": "bot", "text": text, "metadata": {"advocate": ADVOCATE_NAME}},
+                        headers=stack.rasa_api_headers())
     assert status == 200, body
 
 
 def tracker_texts(stack, conversation_id: str):
     """What the person and the bot said in the conversation, every session of it, as Rasa keeps it."""
     status, tracker = http("GET", f"{stack.rasa}/conversations/{quote(conversation_id)}/tracker"
-                           f"?include_events=ALL&token={stack.rasa_api_token}")
+                           f"?include_events=ALL", headers=stack.rasa_api_headers())
     assert status == 200, tracker
     return [event.get("text") or "" for event in tracker["events"] if event.get("event") in ("user", "bot")]
 
@@ -144,6 +146,28 @@ def test_quick_exit_replaces_the_page_and_leaves_no_trace(page, channel_stack, t
     assert left == [0, 0, ""] and page.context.cookies() == []
     page.goto(channel_stack.rasa + "/webchat/demo")
     expect(conversation(page)).not_to_contain_text("Old Market Survivor Law")
+
+
+def test_only_the_tab_that_holds_the_secret_gets_the_chat_back(page, context, channel_stack):
+    """The id is shown to advocates and in logs; a browser that has only the id gets an empty chat."""
+    ask(page, "I need legal help in Omaha, NE")
+    expect(conversation(page)).to_contain_text("Old Market Survivor Law", timeout=ANSWER_TIMEOUT_MS)
+    session = page.evaluate(f"sessionStorage.getItem('{SESSION_KEY}')")
+    assert len(page.evaluate(f"sessionStorage.getItem('{SECRET_KEY}')") or "") >= 43
+    page.reload()  # the survivor's own tab: back with its conversation
+    expect(conversation(page)).to_contain_text("Old Market Survivor Law", timeout=10_000)
+
+    other = context.new_page()  # another tab, told the id only (as /api/handoffs shows it)
+    other.goto(channel_stack.rasa + "/webchat/widget.css")
+    other.evaluate(f"sessionStorage.setItem('{SESSION_KEY}', '{session}')")
+    other.goto(channel_stack.rasa + "/webchat/demo")
+    expect(other.get_by_role("status")).to_have_text("", timeout=10_000)  # connected: the session frame came
+    assert other.evaluate(f"sessionStorage.getItem('{SESSION_KEY}')") not in (session, None)  # a new one
+    ask(other, "hello")  # its answer comes after any history the server sent this tab
+    expect(conversation(other).locator(".nvc-from-bot:not(.nvc-welcome)").first).to_be_visible(
+        timeout=ANSWER_TIMEOUT_MS)
+    expect(conversation(other)).not_to_contain_text("legal help in Omaha")
+    expect(conversation(other)).not_to_contain_text("Old Market Survivor Law")
 
 
 def test_an_advocates_reply_appears_without_a_reload_labelled_as_a_persons(page, channel_stack):

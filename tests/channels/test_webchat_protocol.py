@@ -146,14 +146,22 @@ class Chat:
         self.ws = None
         self.raw: List[str] = []
         self.session: Optional[str] = None
+        self.secret: Optional[str] = None  # the resume secret, given with a new session only
         self.history: List[dict] = []
 
-    async def open(self, session: Optional[str] = None, full: bool = True) -> "Chat":
-        self.ws = await websockets.connect(self.url, max_size=None)
-        await self.ws.send(json.dumps({"type": "hello", "session": session, "seen": 0, "full": full}))
-        self.session = (await self.next("session"))["session"]
+    async def open(self, session: Optional[str] = None, full: bool = True, secret: Optional[str] = None,
+                   origin: Optional[str] = None) -> "Chat":
+        self.ws = await websockets.connect(self.url, max_size=None, origin=origin)
+        await self.ws.send(json.dumps({"type": "hello", "session": session, "secret": secret, "seen": 0,
+                                       "full": full}))
+        given = await self.next("session")
+        self.session, self.secret = given["session"], given.get("secret", secret)
         self.history = (await self.next("history"))["messages"]
         return self
+
+    async def resume(self, other: "Chat", full: bool = True) -> "Chat":
+        """Another tab of `other`'s session: its id and secret, as a duplicated tab has them."""
+        return await self.open(other.session, full=full, secret=other.secret)
 
     async def next(self, kind: str, timeout: float = ANSWER_TIMEOUT_S) -> dict:
         deadline = time.monotonic() + timeout
@@ -185,7 +193,7 @@ class Chat:
 def tracker_texts(stack, conversation_id: str) -> List[str]:
     """What the person and the bot said, in every session of the conversation, as Rasa keeps it."""
     status, tracker = http("GET", f"{stack.rasa}/conversations/{quote(conversation_id)}/tracker"
-                           f"?include_events=ALL&token={stack.rasa_api_token}")
+                           f"?include_events=ALL", headers=stack.rasa_api_headers())
     assert status == 200, tracker
     return [event.get("text") or "" for event in tracker["events"] if event.get("event") in ("user", "bot")]
 
@@ -193,8 +201,9 @@ def tracker_texts(stack, conversation_id: str) -> List[str]:
 def advocate_says(stack, conversation_id: str, words: str) -> None:
     """As the console sends it (console/rasa_api.py `say_as_advocate`)."""
     status, body = http("POST", f"{stack.rasa}/conversations/{quote(conversation_id)}/tracker/events"
-                        f"?output_channel=latest&execute_side_effects=true&token={stack.rasa_api_token}",
-                        {"event": "bot", "text": words, "metadata": {"advocate": ADVOCATE_NAME}})
+                        f"?output_channel=latest&execute_side_effects=true",
+                        {"event": "bot", "text": words, "metadata": {"advocate": ADVOCATE_NAME}},
+                        headers=stack.rasa_api_headers())
     assert status == 200, body
 
 
@@ -214,7 +223,7 @@ def test_an_advocates_reply_comes_marked_live_and_in_the_history_without_their_n
         while live["text"] != words:
             live = await chat.next("bot", timeout=10)
         await chat.close()
-        again = await Chat(channel_stack).open(chat.session, full=True)
+        again = await Chat(channel_stack).resume(chat)
         await again.close()
         return chat, live, again
 
@@ -232,13 +241,13 @@ def test_erase_deletes_the_conversation_and_its_session_never_brings_it_back(cha
         chat = await Chat(channel_stack).open()
         await chat.say(ASK, "1")
         assert any(ANSWER in text for text in await asyncio.to_thread(tracker_texts, channel_stack, chat.session))
-        other_tab = await Chat(channel_stack).open(chat.session, full=True)  # a duplicated tab shares the session
+        other_tab = await Chat(channel_stack).resume(chat)  # a duplicated tab shares the session
         assert any(ANSWER in line["text"] for line in other_tab.history)
         await chat.send({"type": "erase"})
         erased = await chat.next("erased", timeout=30)
         assert await chat.closed() and await other_tab.closed()
         assert any(json.loads(raw)["type"] == "erased" for raw in other_tab.raw)
-        comeback = await Chat(channel_stack).open(chat.session, full=True)  # the old id, as a stale tab sends it
+        comeback = await Chat(channel_stack).resume(chat)  # the old id and secret, as a stale tab sends them
         await comeback.close()
         return chat, erased, comeback
 

@@ -41,7 +41,7 @@ def stack(tmp_path_factory):
 
 
 def tracker_events(stack, conversation):
-    status, tracker = http("GET", f"{stack.rasa}/conversations/{conversation}/tracker?token={stack.rasa_api_token}")
+    status, tracker = http("GET", f"{stack.rasa}/conversations/{conversation}/tracker", headers=stack.rasa_api_headers())
     assert status == 200
     return tracker["events"]
 

@@ -8,7 +8,7 @@ import pytest
 
 from navigator.audit import AuditEntry
 from navigator.handoffs import Handoff, open_handoff
-from tests.console.conftest import RASA_TOKEN, ConsoleProcess, RasaStandIn
+from tests.console.conftest import ConsoleProcess, RasaStandIn
 from tests.helpers import wait_until
 
 
@@ -41,9 +41,9 @@ def test_an_unclaimed_handoff_gets_one_notice_then_listens_again(quick):
     assert wait_until(lambda: notices(rasa, "waiting-1"), 10, interval=0.2)
     time.sleep(2)  # several more rounds of the watch
     assert calls_for(rasa, "waiting-1") == [
-        ("POST", "/conversations/waiting-1/execute", {"token": RASA_TOKEN, "output_channel": "latest"},
+        ("POST", "/conversations/waiting-1/execute", {"output_channel": "latest"},
          {"name": "utter_handoff_unclaimed"}),
-        ("POST", "/conversations/waiting-1/tracker/events", {"token": RASA_TOKEN},
+        ("POST", "/conversations/waiting-1/tracker/events", {},
          {"event": "action", "name": "action_listen"}),
     ]
     assert not [c for c in rasa.calls if "/held-1/" in c[1]]

@@ -142,7 +142,7 @@ def test_with_the_action_server_stopped_the_survivor_still_gets_911_and_the_24_7
         assert "911" in reply
         handoff = open_handoff_of(stack, emergency)
         assert handoff and handoff["priority"] == "emergency"
-        status, kept = http("GET", f"{stack.rasa}/conversations/{emergency}/tracker?token={stack.rasa_api_token}")
+        status, kept = http("GET", f"{stack.rasa}/conversations/{emergency}/tracker", headers=stack.rasa_api_headers())
         assert status == 200 and any("911" in (e.get("text") or "") for e in kept["events"] if e["event"] == "bot")
         assert "he has a gun" not in stack.log.read_text(errors="replace")
     finally:

@@ -8,7 +8,9 @@
  * chat in (without it, the chat floats at the bottom right).
  *
  * Safety: nothing from another host; no inline script or style (works under a strict CSP);
- * the only thing stored is the session id, in sessionStorage (this tab only), removed on exit.
+ * the only things stored are the session id and its resume secret, in sessionStorage (this tab
+ * only), removed on exit and on erase. The id alone resumes nothing (it is shown to advocates
+ * and in logs): the server lets a tab back into its conversation only with the secret it gave it.
  * The quick exit (the first button on the page, or Esc twice) clears the chat and replaces the
  * page, so Back does not return to it. "Erase chat" (after a yes in the chat itself) has the
  * server delete the conversation from its records, then starts a new, empty one. What an
@@ -20,6 +22,7 @@
 
   var WORDS = /*WORDS*/{};
   var SESSION_KEY = "navigator-webchat-session";
+  var SECRET_KEY = "navigator-webchat-secret";
   var ESCAPE_TWICE_MS = 1000;
   var HEARTBEAT_MS = 15000; /* a connection silent for 3 heartbeats is dead: reconnect */
   var script = document.currentScript;
@@ -62,10 +65,29 @@
     }
   }
 
-  function storeSession(id) {
+  function storedSecret() {
+    try {
+      return window.sessionStorage.getItem(SECRET_KEY);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  /* A new session comes with its secret; a resumed one does not (this tab has it already). */
+  function storeSession(id, secret) {
     try {
       window.sessionStorage.setItem(SESSION_KEY, id);
+      if (secret) {
+        window.sessionStorage.setItem(SECRET_KEY, secret);
+      }
     } catch (e) { /* private mode: the chat still works, a reload starts afresh */ }
+  }
+
+  function forgetSession() {
+    try {
+      window.sessionStorage.removeItem(SESSION_KEY);
+      window.sessionStorage.removeItem(SECRET_KEY);
+    } catch (e) { /* nothing was stored */ }
   }
 
   /* ---- the page: quick exit first in the tab order, then the chat panel ---- */
@@ -227,7 +249,14 @@
 
   function receive(frame) {
     if (frame.type === "session") {
-      storeSession(frame.session);
+      var asked = storedSession();
+      if (asked && asked !== frame.session) {
+        /* The server would not resume the session this tab had (erased, purged, ended, or its
+           secret lost): what is shown belongs to a conversation this tab can no longer reach. */
+        clearConversation();
+        botSeen = 0;
+      }
+      storeSession(frame.session, frame.secret);
       ready = true;
       attempt = 0;
       setStatus("");
@@ -279,8 +308,8 @@
     ws.onopen = function () {
       lastHeard = Date.now();
       var session = storedSession();
-      ws.send(JSON.stringify({ type: "hello", session: session, seen: botSeen,
-                               full: Boolean(session) && !hasConversation() }));
+      ws.send(JSON.stringify({ type: "hello", session: session, secret: session ? storedSecret() : null,
+                               seen: botSeen, full: Boolean(session) && !hasConversation() }));
     };
     ws.onmessage = function (event) {
       lastHeard = Date.now();
@@ -396,9 +425,7 @@
 
   function erased() {
     erasing = false;
-    try {
-      window.sessionStorage.removeItem(SESSION_KEY);
-    } catch (e) { /* nothing was stored */ }
+    forgetSession();
     clearConversation();
     outbox = [];
     waiting = {};
@@ -448,9 +475,7 @@
         socket.send(JSON.stringify({ type: "exit" }));
       }
     } catch (e) { /* leaving matters more than telling the server */ }
-    try {
-      window.sessionStorage.removeItem(SESSION_KEY);
-    } catch (e) { /* nothing was stored */ }
+    forgetSession();
     log.textContent = "";
     input.value = "";
     outbox = [];
