@@ -1,5 +1,5 @@
 """The console's HTTP app: readiness (`/healthz`), the advocates' pages, the JSON API behind
-bearer tokens, security headers on every answer, per-address rate limits on sign-in (auth.py)
+bearer tokens, security headers on every answer (HSTS too, over HTTPS), per-address rate limits on sign-in (auth.py)
 and on the API (429 with Retry-After; navigator.rate_limits), and the background watch for
 handoffs nobody has claimed.
 
@@ -40,6 +40,9 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
 }
+# Once a browser has seen the console over HTTPS, it never again speaks plain HTTP to it (nor
+# lets an advocate click through a certificate warning): a network in the middle cannot strip TLS.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 
 
 def create_app(engine: Optional[Engine] = None, name: str = "navigator_console",
@@ -100,6 +103,8 @@ def create_app(engine: Optional[Engine] = None, name: str = "navigator_console",
     async def security_headers(request: Request, response: HTTPResponse) -> None:
         for header, value in SECURITY_HEADERS.items():
             response.headers.setdefault(header, value)
+        if request.scheme == "https" or app.ctx.settings.cookie_secure == "true":  # HTTPS per the proxy, or said so
+            response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
 
     @app.after_server_start
     async def start_watch(app: Sanic, _loop) -> None:

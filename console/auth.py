@@ -2,15 +2,25 @@
 a CSRF token.
 
 - The session cookie is HttpOnly, SameSite=Strict, and Secure over HTTPS (CONSOLE_COOKIE_SECURE).
+  A Secure cookie is named with the `__Host-` prefix, so the browser takes it only from this
+  exact host over HTTPS with Path=/ and no Domain: a sibling subdomain or a plain-HTTP answer
+  cannot plant a session (or a sign-in CSRF cookie) on an advocate. Over plain HTTP (development
+  on localhost) the prefix is impossible, so the names depend on whether the cookies are Secure,
+  and each request reads only the names it would set.
 - Every POST carries the session's CSRF token in a hidden field; the sign-in form, which has no
   session yet, carries one that must equal a cookie of its own (double submit). Browsers that
   say a request came from another site (Sec-Fetch-Site: cross-site) are refused outright.
-- Failed sign-ins lock the name and the address out for a while (navigator.advocates), and an
-  address may try to sign in only so often (RATE_LIMIT_SIGN_IN_*, navigator.rate_limits), so
-  guessing across many names is slow too.
+- Failed sign-ins lock out the guessing address (for that name, or for all names after many),
+  never the name everywhere; a name with many failures only makes each attempt wait a few
+  seconds (navigator.advocates, which says why). An address may also try to sign in only so
+  often (RATE_LIMIT_SIGN_IN_*, navigator.rate_limits).
+- The pages' background polling (the GETs of `signed_in(json_api=True)` routes) does not
+  restart the session's idle clock (console/sessions.py), unless the page says the advocate
+  typed, clicked or scrolled since its last poll (`X-Console-Activity: 1`, from console.js).
 """
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
 from functools import wraps
@@ -25,29 +35,47 @@ from console.database import in_session
 from console.render import page
 from console.sessions import delete_expired_sessions, end_session, resume_session, start_session
 from navigator import audit
-from navigator.advocates import find_advocate, sign_in
+from navigator.advocates import find_advocate, sign_in, sign_in_delay
 from navigator.rate_limits import client_address as counted_address
 
 SESSION_COOKIE = "nav_session"
 SIGN_IN_CSRF_COOKIE = "nav_signin_csrf"
+SECURE_PREFIX = "__Host-"  # Secure, Path=/, no Domain: only this host over HTTPS can set it
+ACTIVITY_HEADER = "x-console-activity"  # "1" from console.js: the advocate did something since the last poll
 
 blueprint = Blueprint("auth")
 
 
-
 def client_address(request: Request) -> str:
-    """The advocate's address: the proxy's word for it when SANIC_PROXIES_COUNT allows, else the socket's."""
-    return request.remote_addr or request.ip or "unknown"
+    """The address failed sign-ins are counted against: the client's as Sanic's proxy setting
+    tells it (navigator.rate_limits.client_address, the same as the rate limits), else the
+    socket's peer, loopback included (production mode refuses to run behind a proxy without
+    the proxy setting, so a loopback peer there is a local client, not everyone)."""
+    return counted_address(request) or request.ip or "unknown"
+
+
+def cookies_secure(request: Request) -> bool:
+    setting = request.app.ctx.settings.cookie_secure
+    return setting == "true" or (setting == "auto" and request.scheme == "https")
+
+
+def cookie_name(request: Request, name: str) -> str:
+    """The name the cookie `name` has in this request: `__Host-` prefixed when it is Secure."""
+    return SECURE_PREFIX + name if cookies_secure(request) else name
+
+
+def read_cookie(request: Request, name: str) -> Optional[str]:
+    return request.cookies.get(cookie_name(request, name))
 
 
 def set_cookie(request: Request, response: HTTPResponse, name: str, value: str, max_age: Optional[int] = None) -> None:
-    setting = request.app.ctx.settings.cookie_secure
+    name = cookie_name(request, name)
     response.cookies[name] = value
     cookie = response.cookies[name]
     cookie["httponly"] = True
     cookie["samesite"] = "Strict"
-    cookie["path"] = "/"
-    if setting == "true" or (setting == "auto" and request.scheme == "https"):
+    cookie["path"] = "/"  # and never a Domain: both are what the __Host- prefix requires
+    if cookies_secure(request):
         cookie["secure"] = True
     if max_age is not None:
         cookie["max-age"] = max_age
@@ -68,15 +96,24 @@ def safe_next(target: Optional[str]) -> str:
     return "/"
 
 
+def advocate_acted(request: Request, background: bool) -> bool:
+    """Whether this request is something the advocate did (and so restarts the idle clock): any
+    page or form, but a background poll only when console.js saw them type, click or scroll."""
+    return not background or request.headers.get(ACTIVITY_HEADER, "") == "1"
+
+
 def signed_in(json_api: bool = False,
               on_csrf_failure: Optional[Callable[..., Awaitable[HTTPResponse]]] = None):
     """Let the handler run only for a signed-in advocate (`request.ctx.advocate`), and only
-    with the session's CSRF token on a POST."""
+    with the session's CSRF token on a POST. A GET of a `json_api` route is what the pages poll
+    by themselves (queue.json, transcript.json), so it does not restart the idle clock."""
     def decorator(handler):
         @wraps(handler)
         async def guarded(request: Request, *args, **kwargs) -> HTTPResponse:
-            token = request.cookies.get(SESSION_COOKIE)
-            who = await in_session(request, lambda s: resume_session(s, token, request.app.ctx.settings.sessions))
+            token = read_cookie(request, SESSION_COOKIE)
+            acted = advocate_acted(request, background=json_api and request.method == "GET")
+            who = await in_session(request, lambda s: resume_session(s, token, request.app.ctx.settings.sessions,
+                                                                     activity=acted))
             if who is None:
                 if json_api:
                     return json({"error": "signed out"}, status=401)
@@ -111,7 +148,7 @@ async def login_form(request: Request) -> HTTPResponse:
 async def login(request: Request) -> HTTPResponse:
     form = request.form
     name = (form.get("name") or "").strip()
-    if cross_site(request) or not same_token(form.get("csrf_token"), request.cookies.get(SIGN_IN_CSRF_COOKIE)):
+    if cross_site(request) or not same_token(form.get("csrf_token"), read_cookie(request, SIGN_IN_CSRF_COOKIE)):
         return sign_in_page(request, 403, "This page was out of date. Please sign in again.", name)
     decision = request.app.ctx.sign_in_limits.check(address=counted_address(request))
     if not decision.allowed:
@@ -120,6 +157,9 @@ async def login(request: Request) -> HTTPResponse:
         response.headers["Retry-After"] = str(decision.retry_after)
         return response
     settings = request.app.ctx.settings
+    delay = await in_session(request, lambda s: sign_in_delay(s, name, settings.lockout))
+    if delay:  # many recent failures for this name, from anywhere: slow, never locked
+        await asyncio.sleep(delay)
 
     def attempt(session):
         result = sign_in(session, name, form.get("password") or "", client_address(request), settings.lockout)
@@ -136,7 +176,7 @@ async def login(request: Request) -> HTTPResponse:
     result, token = await in_session(request, attempt)
     if result.locked:
         minutes = round(settings.lockout.minutes)
-        return sign_in_page(request, 429, f"Too many tries. Wait {minutes} minutes, then try again.", name)
+        return sign_in_page(request, 429, f"Too many tries from here. Wait {minutes} minutes, then try again.", name)
     if token is None:
         return sign_in_page(request, 401, "That name and password do not match.", name)
     response = redirect(safe_next(form.get("next")), status=303)
@@ -148,7 +188,7 @@ async def login(request: Request) -> HTTPResponse:
 @blueprint.post("/logout")
 @signed_in()
 async def logout(request: Request) -> HTTPResponse:
-    token = request.cookies.get(SESSION_COOKIE)
+    token = read_cookie(request, SESSION_COOKIE)
     name = request.ctx.advocate.name
 
     def work(session):

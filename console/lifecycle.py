@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine
 from console.consent import asked_not_to_be_written_first, may_write_unprompted
 from console.rasa_api import RasaApi
 from console.transcript import Line, transcript_lines
-from navigator import advocates, audit, db, handoffs, shifts
+from navigator import advocates, alerts, audit, db, handoffs, shifts
 from navigator.handoffs import Handoff, HandoffStateError
 
 logger = logging.getLogger(__name__)
@@ -62,11 +62,13 @@ class Lifecycle:
     async def handoff(self, handoff_id: int) -> Handoff:
         return await self._db(lambda s: handoffs.get_handoff(s, handoff_id))
 
-    async def open_conversation(self, handoff_id: int, advocate: str) -> Handoff:
-        """The handoff an advocate is looking at; the audit log notes that they opened it."""
+    async def open_conversation(self, handoff_id: int, advocate: str,
+                                again_after: dt.timedelta = VIEW_AGAIN_AFTER) -> Handoff:
+        """The handoff an advocate is looking at; the audit log notes that they opened it (once
+        per `again_after`: the console page polls; the API passes 0, every read is noted)."""
         def work(session):
             handoff = handoffs.get_handoff(session, handoff_id)
-            if not audit.viewed_lately(session, advocate, handoff_id, VIEW_AGAIN_AFTER):
+            if not again_after or not audit.viewed_lately(session, advocate, handoff_id, again_after):
                 audit.record(session, advocate, "viewed", handoff_id)
             return handoff
         return await self._db(work)
@@ -191,9 +193,12 @@ class Lifecycle:
 
 
 async def watch_unclaimed(lifecycle: Lifecycle, after: dt.timedelta, every_s: float) -> None:
-    """The console's background task: look for unclaimed handoffs every `every_s` seconds."""
+    """The console's background task: look for unclaimed handoffs every `every_s` seconds, and
+    make sure an alert summary that is due goes out (navigator.alerts): the process that batched
+    the alerts sends it, but if that process died, the console is the one that is always running."""
     while True:
         try:
+            alerts.summary_timer()
             await lifecycle.notify_unclaimed(after)
         except asyncio.CancelledError:
             raise

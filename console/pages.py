@@ -93,9 +93,11 @@ async def show_handoff(request: Request, handoff_id: int) -> HTTPResponse:
 @blueprint.get("/handoffs/<handoff_id:int>/transcript.json")
 @signed_in(json_api=True)
 async def transcript_json(request: Request, handoff_id: int) -> HTTPResponse:
+    """The transcript the handoff page polls. Reading it is opening the conversation, so it is
+    audited like the page (a script fetching only this must leave the same trace)."""
     lifecycle = request.app.ctx.lifecycle
     try:
-        handoff = await lifecycle.handoff(handoff_id)
+        handoff = await lifecycle.open_conversation(handoff_id, request.ctx.advocate.name)
     except LookupError:
         return json({"error": "not found"}, status=404)
     try:

@@ -5,7 +5,8 @@
 | `HANDOFF_UNCLAIMED_MINUTES` | minutes before a survivor whose handoff nobody claimed is told so and given the 24/7 lines | 5 |
 | `CONSOLE_COOKIE_SECURE` | `auto` (Secure when the request came over HTTPS, always in production mode), `true` or `false` | auto |
 | `CONSOLE_SESSION_IDLE_MINUTES` / `CONSOLE_SESSION_HOURS` | sign-out after so long idle / in any case | 30 / 12 |
-| `CONSOLE_LOCKOUT_ATTEMPTS` / `CONSOLE_LOCKOUT_ADDRESS_ATTEMPTS` / `CONSOLE_LOCKOUT_MINUTES` | failed sign-ins per name / per address that lock sign-in for so many minutes | 5 / 20 / 15 |
+| `CONSOLE_LOCKOUT_ATTEMPTS` / `CONSOLE_LOCKOUT_ADDRESS_ATTEMPTS` / `CONSOLE_LOCKOUT_MINUTES` | failed sign-ins of one name from one address / from one address for any names that lock that pair / that address for so many minutes (never a name alone: navigator.advocates) | 5 / 20 / 15 |
+| `CONSOLE_SIGN_IN_SLOW_AFTER` / `CONSOLE_SIGN_IN_MAX_DELAY_SECONDS` | failed sign-ins of one name from anywhere after which each attempt for it waits 1, 2, 4 ... seconds / at most | 5 / 10 |
 | `CONSOLE_RASA_URL` | Rasa's HTTP API | http://127.0.0.1:$RASA_PORT |
 | `RASA_API_TOKEN` | its token (`navigator serve` passes it) | var/rasa_api_token |
 | `CONSOLE_WATCH_URLS` | other processes `/healthz` checks: `name=url,...`, each must answer 200 (`navigator serve` sets the Rasa server and the action server) | none: the database only |
@@ -17,7 +18,8 @@ In production mode (`NAVIGATOR_ENV=production`) the console does not start witho
 (navigator.production).
 
 Behind a reverse proxy, set Sanic's `SANIC_PROXIES_COUNT` (or `SANIC_REAL_IP_HEADER`) so the
-lock-out and the rate limits see advocates' addresses and `auto` sees HTTPS.
+lock-out and the rate limits see advocates' addresses and `auto` and HSTS see HTTPS; production
+mode does not start without it, or `NAVIGATOR_NO_PROXY=1` saying clients connect directly.
 """
 from __future__ import annotations
 
@@ -62,9 +64,11 @@ class Settings:
 
 
 def lockout_policy() -> LockoutPolicy:
-    return LockoutPolicy(per_account=int(_number("CONSOLE_LOCKOUT_ATTEMPTS", 5, 1)),
+    return LockoutPolicy(per_pair=int(_number("CONSOLE_LOCKOUT_ATTEMPTS", 5, 1)),
                          per_address=int(_number("CONSOLE_LOCKOUT_ADDRESS_ATTEMPTS", 20, 1)),
-                         minutes=_number("CONSOLE_LOCKOUT_MINUTES", 15, 0.01))
+                         minutes=_number("CONSOLE_LOCKOUT_MINUTES", 15, 0.01),
+                         slow_after=int(_number("CONSOLE_SIGN_IN_SLOW_AFTER", 5, 1)),
+                         max_delay_seconds=_number("CONSOLE_SIGN_IN_MAX_DELAY_SECONDS", 10, 0))
 
 
 def load() -> Settings:

@@ -24,6 +24,18 @@ class Line:
                 "advocate": self.advocate, "buttons": list(self.buttons)}
 
 
+SPEAKERS = ("survivor", "bot", "advocate")  # the `from` of a message in the API (CONTRACT.md)
+
+
+def as_messages(lines: list[Line]) -> list[dict]:
+    """The conversation as the API gives it: who said what and when (an advocate's message also
+    says which advocate, as the console shows it), without the pauses and resumes: the handoff's
+    own times say those."""
+    return [{"from": line.who, "text": line.text, "at": line.to_dict()["at"],
+             **({"advocate": line.advocate} if line.advocate else {})}
+            for line in lines if line.who in SPEAKERS]
+
+
 def _time(event: dict) -> dt.datetime:
     try:
         return dt.datetime.fromtimestamp(float(event.get("timestamp") or 0), dt.timezone.utc).replace(tzinfo=None)

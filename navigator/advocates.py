@@ -1,9 +1,26 @@
 """Advocate accounts for the console: named people with argon2-hashed passwords, and sign-in
-with a time-limited lock-out after repeated failures (per account and per address).
+guarded so that guessing is slow while nobody else can lock an advocate out.
 
 People choose passwords, so they get a slow, memory-hard hash (argon2id); API tokens, which are
-random, only need SHA-256 (navigator.tokens). A name that has no account is locked out like one
+random, only need SHA-256 (navigator.tokens). A name that has no account is treated like one
 that has, so failures reveal nothing about which names exist.
+
+Failed sign-ins (OWASP's authentication cheat sheet: "account lockout" and its denial of
+service) are counted three ways over a sliding window (`LockoutPolicy.minutes`):
+- per name AND address: `per_pair` failures lock that pair only. The guesser's address stops
+  guessing that name; the advocate, from any address that has not failed, still signs in.
+- per address (any names): `per_address` failures lock that address, so one address cannot
+  spray many names. Only the guesser's own address is affected, as long as addresses are the
+  clients' own: behind a proxy that needs Sanic's proxy setting, which production mode demands
+  (navigator.production), since without it every client shares the proxy's address.
+- per name from ANY address: only a slow-down, never a lock. Past `slow_after` failures each
+  attempt for the name waits before its password is checked (doubling from 1 s, at most
+  `max_delay_seconds`), so a stranger who knows an advocate's name can cost them a few seconds
+  at sign-in, never the console. A hard per-name lock is what let anyone lock every advocate out.
+The price: a guesser with many addresses gets `per_pair` guesses per address and window, which
+the 10-character minimum and argon2 make hopeless for any real password; spikes of
+`sign_in_refused` in the audit log show such an attack. A success clears only its own pair's
+failures, so an advocate signing in does not hand a guesser fresh attempts.
 """
 from __future__ import annotations
 
@@ -15,7 +32,7 @@ from typing import Optional
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Column, DateTime, Integer, String, delete, func, select
+from sqlalchemy import Column, DateTime, Integer, String, and_, delete, func, select
 from sqlalchemy.orm import Session
 
 from navigator.db import Base
@@ -38,6 +55,18 @@ class Advocate(Base):
     created_at = Column(DateTime, nullable=False, default=utcnow)
     disabled_at = Column(DateTime, nullable=True)
     display_name = Column(String(30), nullable=True)  # what survivors are told (DISPLAY_NAME_PATTERN)
+    # Raised whenever the account's open console sessions must end (disabled, new password): a
+    # session remembers the value it began with and is worth nothing once it differs
+    # (console/sessions.py). None in rows of older databases: the same as 0.
+    session_epoch = Column(Integer, nullable=True)
+
+    @property
+    def current_session_epoch(self) -> int:
+        return self.session_epoch or 0
+
+    def end_sessions(self) -> None:
+        """Make every console session of this account, in every console process, end at its next request."""
+        self.session_epoch = self.current_session_epoch + 1
 
     @property
     def active(self) -> bool:
@@ -50,15 +79,18 @@ class LoginFailure(Base):
 
     id = Column(Integer, primary_key=True)
     name = Column(String(100), nullable=False, index=True)  # lower-cased name as typed
-    address = Column(String(64), nullable=False, index=True)  # the advocate's IP address
+    address = Column(String(64), nullable=False, index=True)  # the client's address (see module docstring)
     at = Column(DateTime, nullable=False, index=True, default=utcnow)
 
 
 @dataclasses.dataclass(frozen=True)
 class LockoutPolicy:
-    per_account: int = 5
-    per_address: int = 20
-    minutes: float = 15
+    """How failed sign-ins are counted (see the module docstring for why these three)."""
+    per_pair: int = 5  # failures of one name from one address that lock that pair
+    per_address: int = 20  # failures from one address, any names, that lock that address
+    minutes: float = 15  # the window failures are counted over, and so how long a lock lasts
+    slow_after: int = 5  # failures of one name from anywhere after which each attempt waits
+    max_delay_seconds: float = 10  # the longest that wait grows to
 
     @property
     def window(self) -> dt.timedelta:
@@ -138,16 +170,21 @@ def set_display_name(session: Session, name: str, display_name: str) -> Advocate
 
 
 def set_password(session: Session, name: str, password: str) -> Advocate:
+    """A new password; every open console session of the account ends (whoever knew the old
+    password, or held a session made with it, is out)."""
     advocate = _existing(session, name)
     advocate.password_hash = _hasher().hash(_check_password(password))
+    advocate.end_sessions()
     return advocate
 
 
 def disable_advocate(session: Session, name: str) -> Advocate:
-    """Stop an account signing in; its open console sessions stop working at their next request."""
+    """Stop an account signing in; its open console sessions end at their next request, and
+    stay ended if the account is enabled again."""
     advocate = _existing(session, name)
     if advocate.disabled_at is None:
         advocate.disabled_at = utcnow()
+    advocate.end_sessions()
     return advocate
 
 
@@ -161,26 +198,45 @@ def list_advocates(session: Session) -> list[Advocate]:
     return list(session.execute(select(Advocate).order_by(func.lower(Advocate.name))).scalars())
 
 
-def _recent_failures(session: Session, column, value: str, since: dt.datetime) -> int:
+def _recent_failures(session: Session, since: dt.datetime, *conditions) -> int:
     return session.execute(
-        select(func.count(LoginFailure.id)).where(column == value, LoginFailure.at > since)).scalar_one()
+        select(func.count(LoginFailure.id)).where(LoginFailure.at > since, *conditions)).scalar_one()
+
+
+def _key(name: str) -> str:
+    return (name or "").strip().lower()[:100]
 
 
 def locked_out(session: Session, name: str, address: str, policy: LockoutPolicy,
                now: Optional[dt.datetime] = None) -> bool:
-    """True while the name or the address has had too many recent failures."""
+    """True while `address` has failed too often for `name`, or for names in general. Never
+    true for a name alone: other addresses are not affected."""
     since = (now or utcnow()) - policy.window
-    return (_recent_failures(session, LoginFailure.name, (name or "").strip().lower(), since) >= policy.per_account
-            or _recent_failures(session, LoginFailure.address, address, since) >= policy.per_address)
+    address = (address or "")[:64]
+    return (_recent_failures(session, since, and_(LoginFailure.name == _key(name), LoginFailure.address == address))
+            >= policy.per_pair
+            or _recent_failures(session, since, LoginFailure.address == address) >= policy.per_address)
+
+
+def sign_in_delay(session: Session, name: str, policy: LockoutPolicy, now: Optional[dt.datetime] = None) -> float:
+    """Seconds an attempt for `name` waits before its password is checked: 0 until the name
+    has `slow_after` recent failures from anywhere, then 1, 2, 4 ... up to `max_delay_seconds`."""
+    failures = _recent_failures(session, (now or utcnow()) - policy.window, LoginFailure.name == _key(name))
+    if failures < policy.slow_after:
+        return 0.0
+    return float(min(policy.max_delay_seconds, 2.0 ** min(failures - policy.slow_after, 30)))
 
 
 def sign_in(session: Session, name: str, password: str, address: str, policy: LockoutPolicy) -> SignIn:
-    """Check a name and password; count a failure, or clear the name's failures on success.
+    """Check a name and password from `address`; count a failure, or clear this name and
+    address's failures on success. The caller waits `sign_in_delay` first.
 
-    While locked out, the password is not even checked, so guessing gains nothing.
+    While the pair or the address is locked out, the password is not even checked, so
+    guessing from there gains nothing.
     """
     now = utcnow()
-    key = (name or "").strip().lower()[:100]
+    key = _key(name)
+    address = (address or "")[:64]
     session.execute(delete(LoginFailure).where(LoginFailure.at <= now - policy.window))
     if locked_out(session, key, address, policy, now):
         return SignIn(locked=True)
@@ -191,10 +247,10 @@ def sign_in(session: Session, name: str, password: str, address: str, policy: Lo
     except (VerificationError, InvalidHashError):
         good = False
     if not good:
-        session.add(LoginFailure(name=key, address=address[:64], at=now))
+        session.add(LoginFailure(name=key, address=address, at=now))
         session.flush()
         return SignIn(locked=locked_out(session, key, address, policy, now))
     if _hasher().check_needs_rehash(advocate.password_hash):
         advocate.password_hash = _hasher().hash(password)
-    session.execute(delete(LoginFailure).where(LoginFailure.name == key))
+    session.execute(delete(LoginFailure).where(LoginFailure.name == key, LoginFailure.address == address))
     return SignIn(advocate=advocate)

@@ -26,8 +26,14 @@ ACTIONS = {
     "handed_back": "Handed back to the bot",
     "closed": "Closed",
     "unclaimed_notice": "Told the survivor nobody was free yet",
+    "listed": "Listed the handoffs", "looked_up": "Read the handoff's details",  # through the API
+    "api_refused": "API request refused",
 }
 DETAILS = {"wrong_password": "wrong name or password", "locked": "locked out",
+           # why the API refused a token's request (console.api)
+           "revoked": "token revoked", "expired": "token expired", "read_only": "read-only token",
+           "not_found": "no such handoff", "bad_request": "bad request", "wrong_state": "not possible now",
+           "unavailable": "assistant unreachable",
            **{key: label.lower() for key, label in OUTCOMES.items()}}
 SYSTEM = "(console)"  # the actor of what the console does by itself
 

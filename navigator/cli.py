@@ -9,7 +9,7 @@ import argparse
 import logging
 import sys
 
-COMMAND_MODULES = ("resources.commands", "console.commands", "navigator.retention", "navigator.launcher")
+COMMAND_MODULES = ("resources.commands", "console.commands", "navigator.retention", "navigator.rekey", "navigator.launcher")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,12 +9,18 @@ backs up or can rotate, so in production each must come from the environment:
 - `TWILIO_AUTH_TOKEN` when `TWILIO_ACCOUNT_SID` is set, and `TWILIO_WEBHOOK_URL` an https URL
   (without them no webhook can be verified, and texts would cross the internet in clear);
 - `CONSOLE_PUBLIC_URL` an https URL (advocates' alerts link to it), and `CONSOLE_COOKIE_SECURE`
-  not `false` (in production `auto` means Secure: behind a TLS proxy the console sees plain HTTP).
+  not `false` (in production `auto` means Secure: behind a TLS proxy the console sees plain HTTP);
+- how clients' addresses are known: Sanic's proxy setting (`SANIC_PROXIES_COUNT`, a whole number
+  of proxies of at least 1, or `SANIC_REAL_IP_HEADER`, or `SANIC_FORWARDED_SECRET`), or
+  `NAVIGATOR_NO_PROXY=1` saying clients connect to the navigator directly. Behind a proxy
+  without the setting every request seems to come from the proxy, so one guesser would lock
+  everyone's sign-in (console/auth.py) and one flood would fill everyone's rate limits; with
+  both set, a client with no proxy in front could forge X-Forwarded-For and count as anyone.
 The console signs nothing with a secret: its sessions and CSRF tokens are random values, kept
 hashed in the database (console/sessions.py), so there is no default secret of its own to check.
 
 The same check runs in every process that can start alone: `navigator serve`, the console
-(`python -m console`) and the Rasa server (through its channels, bot/channels/server_policy.py).
+(`python -m console`) and the Rasa server (its entry bot/server.py, bot/channels/server_policy.py).
 """
 from __future__ import annotations
 
@@ -27,6 +33,8 @@ from navigator import config
 from navigator.secret_key import ENV_NAME as SECRET_KEY_NAME, MIN_CHARS
 
 NEW_SECRET = 'python3 -c "import secrets; print(secrets.token_urlsafe(32))"'
+PROXY_SETTINGS = ("SANIC_PROXIES_COUNT", "SANIC_REAL_IP_HEADER", "SANIC_FORWARDED_SECRET")
+NO_PROXY = "NAVIGATOR_NO_PROXY"
 
 
 def problems(env: Mapping[str, str] = os.environ) -> List[str]:
@@ -48,7 +56,29 @@ def problems(env: Mapping[str, str] = os.environ) -> List[str]:
         found.append("CONSOLE_PUBLIC_URL is not an https:// URL; set the address advocates open the console at")
     if (env.get("CONSOLE_COOKIE_SECURE") or "").strip().lower() == "false":
         found.append("CONSOLE_COOKIE_SECURE is false; the console's session cookie must be Secure (unset it)")
+    found.extend(_proxy_problems(env))
     return found
+
+
+def _proxy_problems(env: Mapping[str, str]) -> List[str]:
+    """Whether the processes can tell clients' addresses apart (see the module docstring)."""
+    proxied = [name for name in PROXY_SETTINGS if (env.get(name) or "").strip()]
+    count = (env.get("SANIC_PROXIES_COUNT") or "").strip()
+    if count and not (count.isdigit() and int(count) >= 1):
+        return [f"SANIC_PROXIES_COUNT is {count!r}; set it to the number of proxies in front of the navigator "
+                "(usually 1), or unset it"]
+    direct = (env.get(NO_PROXY) or "").strip().lower()
+    if direct and direct not in ("1", "true", "yes"):
+        return [f"{NO_PROXY} is {direct!r}; set it to 1 when clients connect to the navigator directly, or unset it"]
+    if proxied and direct:
+        return [f"{NO_PROXY} and {proxied[0]} are both set; with no proxy in front a client could forge "
+                f"its address, so unset the one that is not true"]
+    if not proxied and not direct:
+        return ["no proxy setting: behind a reverse proxy every client would seem to be the proxy, so one "
+                "address could lock every advocate's sign-in and fill the rate limits; set SANIC_PROXIES_COUNT "
+                "to the number of proxies in front (usually 1; or SANIC_REAL_IP_HEADER to the header the proxy "
+                f"sets), or {NO_PROXY}=1 if clients connect to the navigator directly"]
+    return []
 
 
 def _https(url: str | None) -> bool:

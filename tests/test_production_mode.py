@@ -1,6 +1,7 @@
 """Production mode (NAVIGATOR_ENV=production): with every secret configured the check passes; with
 one missing or left to its default, each process that can start alone refuses, one line per
-problem and a non-zero exit; outside production nothing changes."""
+problem and a non-zero exit; outside production nothing changes. The same goes for how clients'
+addresses are known: Sanic's proxy setting, or NAVIGATOR_NO_PROXY=1 for clients that connect directly."""
 from __future__ import annotations
 
 import os
@@ -8,7 +9,6 @@ import subprocess
 import time
 
 import pytest
-from sanic import Blueprint
 
 from bot.channels import server_policy
 from navigator import production
@@ -23,9 +23,11 @@ GOOD = {
     "TWILIO_AUTH_TOKEN": "twilio-auth-token",
     "TWILIO_WEBHOOK_URL": "https://navigator.example.org/webhooks/twilio/webhook",
     "CONSOLE_PUBLIC_URL": "https://console.example.org",
+    "SANIC_PROXIES_COUNT": "1",
 }
 CHECKED = ("NAVIGATOR_SECRET_KEY", "RASA_API_TOKEN", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_WEBHOOK_URL",
-           "CONSOLE_PUBLIC_URL", "CONSOLE_COOKIE_SECURE", "NAVIGATOR_ENV")
+           "CONSOLE_PUBLIC_URL", "CONSOLE_COOKIE_SECURE", "NAVIGATOR_ENV", *production.PROXY_SETTINGS,
+           production.NO_PROXY)
 
 
 @pytest.fixture
@@ -40,6 +42,10 @@ def test_a_configuration_with_every_secret_passes():
     assert production.problems(GOOD) == []
     without_twilio = {k: v for k, v in GOOD.items() if not k.startswith("TWILIO_")}
     assert production.problems(without_twilio) == []  # no SMS line: no Twilio secrets needed
+    without_proxy = {k: v for k, v in GOOD.items() if k != "SANIC_PROXIES_COUNT"}
+    for how_addresses_are_known in ({"SANIC_REAL_IP_HEADER": "X-Real-IP"}, {"SANIC_FORWARDED_SECRET": "s3cret"},
+                                    {"NAVIGATOR_NO_PROXY": "1"}):
+        assert production.problems({**without_proxy, **how_addresses_are_known}) == []
 
 
 @pytest.mark.parametrize("change, named", [
@@ -52,6 +58,11 @@ def test_a_configuration_with_every_secret_passes():
     ({"CONSOLE_PUBLIC_URL": None}, "CONSOLE_PUBLIC_URL is not an https:// URL"),
     ({"CONSOLE_PUBLIC_URL": "http://console.example.org"}, "CONSOLE_PUBLIC_URL is not an https:// URL"),
     ({"CONSOLE_COOKIE_SECURE": "false"}, "CONSOLE_COOKIE_SECURE is false"),
+    ({"SANIC_PROXIES_COUNT": None}, "no proxy setting"),
+    ({"SANIC_PROXIES_COUNT": "0"}, "SANIC_PROXIES_COUNT is '0'"),
+    ({"SANIC_PROXIES_COUNT": "one"}, "SANIC_PROXIES_COUNT is 'one'"),
+    ({"NAVIGATOR_NO_PROXY": "1"}, "NAVIGATOR_NO_PROXY and SANIC_PROXIES_COUNT are both set"),
+    ({"SANIC_PROXIES_COUNT": None, "NAVIGATOR_NO_PROXY": "maybe"}, "NAVIGATOR_NO_PROXY is 'maybe'"),
 ])
 def test_each_missing_or_default_secret_is_one_clear_line(change, named):
     env = {**GOOD, **change}
@@ -64,6 +75,11 @@ def test_outside_production_nothing_is_required(environment):
     production.exit_if_unsafe("test")  # no secret set, and no exit
     environment.setenv("NAVIGATOR_ENV", "development")
     production.exit_if_unsafe("test")
+
+
+def test_the_proxy_line_says_how_to_fix_it():
+    (line,) = production.problems({k: v for k, v in GOOD.items() if k != "SANIC_PROXIES_COUNT"})
+    assert "SANIC_PROXIES_COUNT" in line and "SANIC_REAL_IP_HEADER" in line and "NAVIGATOR_NO_PROXY=1" in line
 
 
 def test_a_misspelt_mode_stops_rather_than_running_unchecked(environment):
@@ -86,7 +102,7 @@ def test_in_production_a_missing_secret_stops_the_process_and_says_which(environ
 def test_a_rasa_server_started_alone_checks_too(environment):
     environment.setenv("NAVIGATOR_ENV", "production")
     with pytest.raises(SystemExit):
-        server_policy.apply(Blueprint("production_check"))  # what our channels call as Rasa sets them up
+        server_policy.check_settings()  # what bot/server.py runs before Rasa starts
 
 
 def test_navigator_serve_in_production_without_its_secrets_exits_at_once():
@@ -97,7 +113,7 @@ def test_navigator_serve_in_production_without_its_secrets_exits_at_once():
     assert result.returncode == 2 and time.monotonic() - started < 30
     lines = result.stderr.strip().splitlines()
     for name in ("NAVIGATOR_SECRET_KEY", "RASA_API_TOKEN", "TWILIO_AUTH_TOKEN", "TWILIO_WEBHOOK_URL",
-                 "CONSOLE_PUBLIC_URL"):
+                 "CONSOLE_PUBLIC_URL", "no proxy setting"):
         assert sum(name in line for line in lines) == 1, result.stderr
     assert all(line.startswith("navigator serve: not starting in production mode: ") for line in lines)
     assert "ready" not in result.stdout

@@ -1,6 +1,9 @@
 // The advocate console's only script (the CSP allows no inline script): keeps the queue and the
 // conversation up to date, shows times in the advocate's own time zone, counts reply characters.
 // Every value goes into the page as text (textContent), never as HTML.
+// Polling does not keep the session alive (console/sessions.py): a poll says X-Console-Activity: 1
+// only when the advocate typed, clicked or scrolled since the last one, and when the server says
+// the session is over (401) the page goes to sign-in, so nothing stays on an unattended screen.
 "use strict";
 
 (function () {
@@ -23,11 +26,23 @@
     });
   }
 
+  var actedSincePoll = false;
+  ["keydown", "pointerdown", "wheel"].forEach(function (kind) {
+    document.addEventListener(kind, function () { actedSincePoll = true; }, {capture: true, passive: true});
+  });
+
+  function toSignIn() {
+    window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname + window.location.search));
+  }
+
   function poll(url, seconds, onData, onSignedOut) {
     function tick() {
-      fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}, cache: "no-store"})
+      var headers = {"Accept": "application/json"};
+      if (actedSincePoll) { headers["X-Console-Activity"] = "1"; }
+      actedSincePoll = false;
+      fetch(url, {credentials: "same-origin", headers: headers, cache: "no-store"})
         .then(function (response) {
-          if (response.status === 401) { onSignedOut(); return null; }
+          if (response.status === 401) { onSignedOut(); toSignIn(); return null; }
           return response.ok ? response.json() : null;
         })
         .then(function (data) { if (data) { onData(data); } })

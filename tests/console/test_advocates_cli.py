@@ -4,7 +4,7 @@ import io
 import pytest
 
 from navigator import db
-from navigator.advocates import Advocate, LockoutPolicy, sign_in
+from navigator.advocates import Advocate, LockoutPolicy, sign_in, sign_in_delay
 from navigator.cli import main
 
 PASSWORD = "a long enough password"
@@ -81,3 +81,28 @@ def test_list_disable_enable_and_a_new_password(engine, monkeypatch, capsys):
     with pytest.raises(SystemExit) as error:
         main(["advocates", "disable", "nobody"])
     assert "no advocate called 'nobody'" in str(error.value)
+
+
+def test_a_new_password_says_the_sessions_ended_and_list_shows_a_name_being_guessed(engine, monkeypatch, capsys):
+    add(monkeypatch, "maria")
+    monkeypatch.setattr("sys.stdin", io.StringIO("another long password\n"))
+    main(["advocates", "set-password", "maria", "--password-stdin"])
+    assert "New password set for 'maria'; their console sessions have ended." in capsys.readouterr().out
+    with db.session_scope(engine) as session:
+        for number in range(5):  # a stranger, from five addresses
+            sign_in(session, "maria", "a wrong guess", f"203.0.113.{number}", LockoutPolicy())
+    main(["advocates", "list"])
+    assert capsys.readouterr().out.rstrip().endswith("sign-in slowed by failed attempts")
+
+
+def test_failures_of_a_name_from_anywhere_slow_it_down_and_never_lock_it(engine, monkeypatch):
+    add(monkeypatch, "maria")
+    policy = LockoutPolicy(per_pair=3, per_address=100, slow_after=3, max_delay_seconds=5)
+    delays = []
+    with db.session_scope(engine) as session:
+        for number in range(7):
+            delays.append(sign_in_delay(session, "maria", policy))
+            assert sign_in(session, "maria", "a wrong guess", f"203.0.113.{number}", policy).locked is False
+        assert delays == [0, 0, 0, 1, 2, 4, 5]
+        assert sign_in(session, "maria", PASSWORD, "198.51.100.7", policy).advocate is not None
+        assert sign_in_delay(session, "maria", policy) == 5  # a success clears only its own address's failures
