@@ -6,6 +6,9 @@ declarative `Base`, so `create_schema()` creates every table at set-up.
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
+import stat
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
@@ -17,6 +20,7 @@ from sqlalchemy.orm import Session, declarative_base, sessionmaker
 from navigator import config
 
 Base = declarative_base()
+logger = logging.getLogger(__name__)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -28,10 +32,32 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def private_sqlite_file(path: Path) -> None:
+    """Make the SQLite file `path` readable by its owner only (0600), its folder too (0700) when
+    this creates it: the file holds survivors' conversations or the directory, handoffs and
+    accounts. A new file is created empty (a valid database) with that mode, so it is never
+    readable by others, even for a moment; an existing one loses group and other access. SQLite
+    gives its -wal, -shm and -journal files the database file's mode."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return
+    except FileExistsError:
+        pass
+    mode = path.stat().st_mode
+    if mode & 0o077:
+        try:
+            os.chmod(path, stat.S_IMODE(mode) & 0o700)
+        except OSError as error:  # not ours: whoever owns it keeps its mode; say so, and go on
+            logger.warning("could not make %s private (%s): set its mode to 600", path, type(error).__name__)
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, foreign keys and secure delete, and its folder is created."""
+    """An engine for `url`; SQLite gets WAL, foreign keys and secure delete, and its file is
+    private (private_sqlite_file)."""
     if url.startswith("sqlite:///") and not url.endswith(":memory:"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_file(Path(url[len("sqlite:///"):].split("?", 1)[0]))
     # A network database may drop idle connections: check each one before use. A SQLite file
     # cannot, and the check would cost every search a round trip.
     engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
@@ -72,11 +98,13 @@ def create_schema(engine: Engine | None = None) -> None:
     """Create every table the navigator needs (idempotent)."""
     import bot.channels.sms_store  # noqa: F401
     import bot.channels.twilio_erasure  # noqa: F401
+    import bot.channels.webchat_sessions  # noqa: F401
     import console.sessions  # noqa: F401
     import navigator.alerts  # noqa: F401
     import navigator.advocates  # noqa: F401
     import navigator.audit  # noqa: F401
     import navigator.handoffs  # noqa: F401  (registers tables on Base)
+    import navigator.rekey
     import navigator.tokens  # noqa: F401
     import resources.models  # noqa: F401
 
@@ -84,6 +112,7 @@ def create_schema(engine: Engine | None = None) -> None:
     Base.metadata.create_all(engine)
     add_missing_columns(engine)
     bot.channels.sms_store.seal_plain_numbers(engine)  # an older database's plain phone numbers
+    navigator.rekey.rekey_at_start_up(engine)  # rows sealed under NAVIGATOR_SECRET_KEY_PREVIOUS
 
 
 def add_missing_columns(engine: Engine) -> None:

@@ -18,10 +18,21 @@ address is kept in clear). Past the cap the least recently seen key is forgotten
 key starts again with a full bucket, so a flood of new keys can make the limiter forget but
 never makes it refuse someone it has not counted.
 
-Addresses (`client_address`): the navigator listens on loopback behind a TLS proxy, so without
-Sanic's proxy settings (`SANIC_PROXIES_COUNT` or `SANIC_REAL_IP_HEADER`) every request seems to
-come from 127.0.0.1. Counting that address would put every survivor in one bucket, so a loopback
-peer is not limited per address; set the proxy settings and the real addresses are counted.
+Addresses (`client_address`): the address counted is the client's as the proxy tells it (Sanic's
+`SANIC_PROXIES_COUNT` or `SANIC_REAL_IP_HEADER`), else the peer's. An IPv6 address counts as its
+/64: one subscriber, one host or one cloud machine gets a whole /64 and can rotate through 2^64
+addresses, so counting single addresses would not limit anyone (an IPv4-mapped IPv6 address
+counts as its IPv4 address).
+
+A loopback peer that names no client is the local TLS proxy speaking for everyone (the proxy
+setting is missing; production mode refuses to start that way, navigator.production). It is
+neither trusted as one address (that would put every survivor in one bucket and let one person
+slow everyone) nor left unlimited: every request without a client address shares ONE bucket per
+limit, the whole server's, whose rate is the limit's per-address rate times
+`RATE_LIMIT_LOOPBACK_SHARE` (default 20: 2,400 messages a minute for ADDRESS, more than one Rasa
+server answers on the project's machine, so no real night meets it; a script on the proxy's side
+does). The safety function has its own global budgets, which count everyone wherever they come
+from (navigator.flood_budget: new handoffs, advocates' alert texts).
 
 Each channel answers a refusal with the kind `LIMITED_RESPONSE` (domain.yml), which names 911
 and the 24/7 lines: a survivor who is slowed down is never left without them.
@@ -40,6 +51,8 @@ from typing import Any, Callable, Dict, Optional
 # The response (domain.yml) a refused message gets: slow down, try again in a minute, 911, 24/7 lines.
 LIMITED_RESPONSE = "utter_rate_limited"
 DEFAULT_MAX_KEYS = 100_000
+DEFAULT_LOOPBACK_SHARE = 20  # the bucket of requests without a client address: this many addresses' worth
+IPV6_PREFIX = 64
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +71,9 @@ class Rate:
     @property
     def unlimited(self) -> bool:
         return self.per_minute <= 0
+
+    def times(self, share: float) -> "Rate":
+        return Rate(self.per_minute * share, max(1, int(self.burst * share)))
 
 
 # name: (per minute, burst); the environment names are RATE_LIMIT_{name}_PER_MINUTE / _BURST.
@@ -90,6 +106,12 @@ def _env_number(name: str, default: float) -> float:
 
 def max_keys() -> int:
     return max(1, int(_env_number("RATE_LIMIT_MAX_KEYS", DEFAULT_MAX_KEYS)))
+
+
+def loopback_share() -> float:
+    """RATE_LIMIT_LOOPBACK_SHARE: how many addresses' worth the shared bucket of requests without
+    a client address gets (see the module docstring)."""
+    return _env_number("RATE_LIMIT_LOOPBACK_SHARE", DEFAULT_LOOPBACK_SHARE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,24 +176,34 @@ class Limiter:
     """Several limits checked together, each on its own key (say `sender` and `address`): a
     request is counted only when every limit lets it through, so a refusal costs nothing."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic, keys: Optional[int] = None, **rates: Rate):
+    def __init__(self, clock: Callable[[], float] = time.monotonic, keys: Optional[int] = None,
+                 share: Optional[float] = None, **rates: Rate):
         size = keys or max_keys()
+        share = loopback_share() if share is None else share
         self.limits: Dict[str, TokenBuckets] = {name: TokenBuckets(r, size, clock) for name, r in rates.items()}
+        # Requests with no key for a limit (no client address): one shared bucket per limit.
+        self.shared: Dict[str, TokenBuckets] = {name: TokenBuckets(r.times(share), 1, clock)
+                                                for name, r in rates.items()}
 
     def check(self, **keys: Optional[Any]) -> Decision:
-        """Count one request of these keys (`None`: that limit does not apply), or refuse it."""
-        hashed = {name: _hash(name, key) for name, key in keys.items() if key is not None}
+        """Count one request of these keys, or refuse it. A limit not named does not apply; one
+        named with `None` (no client address) counts in that limit's shared bucket."""
+        counted = [(self.shared[name] if key is None else self.limits[name],
+                    SHARED_KEY if key is None else _hash(name, key)) for name, key in keys.items()]
         refusals = []
-        for name, key in hashed.items():
-            decision = self.limits[name].peek(key)
+        for buckets, key in counted:
+            decision = buckets.peek(key)
             if not decision.allowed:
                 refusals.append(decision)
-                self.limits[name].refused(key)
+                buckets.refused(key)
         if refusals:
             return Decision(False, max(d.retry_after for d in refusals), any(d.first_refusal for d in refusals))
-        for name, key in hashed.items():
-            self.limits[name].take(key)
+        for buckets, key in counted:
+            buckets.take(key)
         return ALLOWED
+
+
+SHARED_KEY = b"\0" * 16
 
 
 def _hash(name: str, key: Any) -> bytes:
@@ -190,15 +222,31 @@ def address_limit(name: str) -> Limiter:
 
 def client_address(request: Any) -> Optional[str]:
     """The address to count a Sanic request against: the client's as the proxy tells it (when
-    Sanic's proxy settings allow), else the peer's; None for a loopback peer with no forwarded
-    address, which is the local TLS proxy speaking for everyone (see the module docstring)."""
+    Sanic's proxy settings allow), else the peer's, an IPv6 one as its /64; None for a loopback
+    peer with no forwarded address, which is the local TLS proxy speaking for everyone (it counts
+    in the limits' shared bucket: see the module docstring)."""
     forwarded = getattr(request, "remote_addr", "")
     if forwarded:
-        return forwarded
+        return counted_address(forwarded)
     peer = getattr(request, "ip", "") or ""
     try:
-        if not peer or ipaddress.ip_address(peer).is_loopback:
+        if not peer or ipaddress.ip_address(peer.strip("[]")).is_loopback:
             return None
     except ValueError:  # a UNIX socket or something odd: count it as it is
-        pass
-    return peer
+        return peer
+    return counted_address(peer)
+
+
+def counted_address(address: str) -> str:
+    """The key an address is counted by: an IPv4 address as it is, an IPv6 address as its /64
+    ("2001:db8:1:2::/64"), an IPv4-mapped IPv6 address as the IPv4 address; anything that is not
+    an IP address as it is."""
+    try:
+        ip = ipaddress.ip_address(address.strip().strip("[]").split("%", 1)[0])
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, IPV6_PREFIX), strict=False))
+    return str(ip)

@@ -188,7 +188,7 @@ def print_report(figures: Dict[str, Any], clean: Dict[str, Any], overlap: int, l
     print(f"{'':34}{'all':>10}{'unseen only':>14}")
     for label, key in (("intent accuracy", "intent_accuracy"),
                        (f"kind accuracy ({figures['kind_messages']} asking)", "kind_accuracy"),
-                       (f"place accuracy (all)", "place_accuracy"),
+                       ("place accuracy (all)", "place_accuracy"),
                        (f"place recall ({figures['places_labelled']} named)", "place_recall"),
                        ("place precision", "place_precision"),
                        (f"kind and place both right ({figures['requests_with_kind_and_place']})",

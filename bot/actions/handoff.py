@@ -56,7 +56,8 @@ class ActionEmergency(Action):
                   domain: Dict[Text, Any]) -> List[EventType]:
         category = next(tracker.get_latest_entity_values("danger_type"), None)
         dispatcher.utter_message(response=emergency_response(category))
-        asked = await ask_for_advocate(tracker.sender_id, channel_of(tracker), "emergency", category or "danger")
+        asked = await ask_for_advocate(tracker.sender_id, channel_of(tracker), "emergency", category or "danger",
+                                       events=tracker.events)
         say(dispatcher, domain, tracker, after_asking(asked, shift_state(), emergency=True))
         events = help_asked_for(dispatcher, tracker, domain)
         return events + [SlotSet("awaiting", "advocate" if asked.stored else None), SlotSet("intro_given", True)]
@@ -89,7 +90,8 @@ class ActionHumanHandoff(Action):
         if not shift.on_shift and after_hours_handoffs() == "drop" and not _waiting(tracker):
             say(dispatcher, domain, tracker, not_kept_after_hours(shift))
             return [SlotSet("awaiting", None)]
-        asked = await ask_for_advocate(tracker.sender_id, channel_of(tracker), "request", "request")
+        asked = await ask_for_advocate(tracker.sender_id, channel_of(tracker), "request", "request",
+                                       events=tracker.events)
         say(dispatcher, domain, tracker, after_asking(asked, shift, emergency=False))
         return [SlotSet("awaiting", "advocate" if asked.stored else None)]
 

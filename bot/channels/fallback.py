@@ -226,7 +226,8 @@ async def emergency_replies(words: Words, conversation: Optional[DialogueStateTr
     """What action_emergency would have said and done: the emergency words, the handoff (stored
     from here, with the advocates' alerts), and what came of it (bot.handoff_replies)."""
     first = await words.response(emergency_response(category), conversation)
-    asked = await ask_for_advocate(message.sender_id, message.input_channel or "unknown", "emergency", category)
+    asked = await ask_for_advocate(message.sender_id, message.input_channel or "unknown", "emergency", category,
+                                   events=conversation.events if conversation is not None else None)
     reply = after_asking(asked, shift_state(), emergency=True)
     values: Dict[Text, Any] = {"place": reply.place}
     if reply.when is not None:

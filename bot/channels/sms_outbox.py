@@ -15,6 +15,9 @@ the handoff (navigator.handoffs.note_undelivered), so the advocate sees it in th
 The rows outlive a restart; several Rasa servers can share the outbox (each reply is leased by
 the one sending it). Neither numbers nor text are logged.
 Each reply Twilio takes is noted for erasure at Twilio with its conversation (bot.channels.twilio_erasure).
+A reply (or its texter's number) that no secret of this server opens (NAVIGATOR_SECRET_KEY changed,
+navigator.secret_key) is kept and tried again every UNREADABLE_RETRY, logged as an ERROR with a
+count, until a previous secret opens it or its lifetime ends: it is never dropped for that reason alone.
 """
 from __future__ import annotations
 
@@ -37,6 +40,7 @@ MAX_RETRY_S = 120.0
 BOT_REPLY_LIFETIME = dt.timedelta(minutes=10)
 ADVOCATE_REPLY_LIFETIME = dt.timedelta(hours=4)
 LEASE = dt.timedelta(seconds=60)  # longer than one attempt (REQUEST_TIMEOUT_S) takes
+UNREADABLE_RETRY = dt.timedelta(minutes=5)
 
 
 def retry_after_s(failures: int) -> float:
@@ -53,6 +57,7 @@ class SmsOutbox(DueWorkLoop):
     def __init__(self, engine=None, settings: Optional[TwilioSettings] = None):
         super().__init__()
         self.engine, self.settings = engine, settings
+        self.unreadable = 0  # replies kept in this round because no secret opens them
 
     async def send(self, conversation_id: Text, phone: Text, parts: Sequence[Text], may_wait: bool = True,
                    from_advocate: bool = False) -> bool:
@@ -119,17 +124,22 @@ class SmsOutbox(DueWorkLoop):
 
     async def send_due(self) -> int:
         """Try every reply whose time has come, oldest first per texter; answers how many went."""
-        delivered = 0
+        delivered, self.unreadable = 0, 0
         while True:
             due = await asyncio.to_thread(sms_store.claim_due_replies, sms_store.utcnow(), LEASE, 50, self.engine)
             if not due:
+                if self.unreadable:
+                    logger.error("%d SMS replies waiting: each, or its texter's number, is %s", self.unreadable,
+                                 sms_store.UNREADABLE)
                 return delivered
             for reply in due:
                 delivered += await self._try(reply)
 
     async def _try(self, reply: sms_store.QueuedSms) -> int:
         texter = await asyncio.to_thread(sms_store.texter_for_conversation, reply.conversation_id, self.engine)
-        if texter is None or texter.opted_out:  # erased, purged, or said STOP meanwhile
+        unreadable = reply.body is None or (
+            texter is None and await asyncio.to_thread(sms_store.has_contact, reply.conversation_id, self.engine))
+        if not unreadable and (texter is None or texter.opted_out):  # erased, purged, or said STOP meanwhile
             await asyncio.to_thread(sms_store.drop_queued, reply.conversation_id, self.engine)
             return 0
         if stale(reply, sms_store.utcnow()):
@@ -138,6 +148,11 @@ class SmsOutbox(DueWorkLoop):
                            "advocate's" if reply.from_advocate else "bot")
             if reply.from_advocate:
                 await self._undelivered(reply.conversation_id)
+            return 0
+        if unreadable:  # kept: a previous secret may yet open it (NAVIGATOR_SECRET_KEY_PREVIOUS)
+            self.unreadable += 1
+            await asyncio.to_thread(sms_store.retry_later, reply.id, reply.attempts,
+                                    sms_store.utcnow() + UNREADABLE_RETRY, self.engine)
             return 0
         try:
             await self._remember(reply.conversation_id, await send_sms(texter.phone, reply.body, self.settings,

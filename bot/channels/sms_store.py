@@ -10,6 +10,13 @@ and the number the line answers is kept encrypted (Fernet). Both keys come from
 navigator.secret_key. Replies waiting in the outbox are encrypted the same way and addressed by
 conversation id.
 
+When the secret changes, the previous one stays in NAVIGATOR_SECRET_KEY_PREVIOUS: a texter whose
+row was hashed under it is still found, and their row is re-hashed and re-sealed under the current
+secret then (`texter_for_phone`); `navigator rekey` does the same for every row (the sealed
+columns say so in their `info`, navigator.rekey). A row that no secret opens is kept, never
+dropped, and logged as an ERROR (a count, no content): a reply waits in the outbox until its
+lifetime ends, in case the missing secret is brought back.
+
 A handled MessageSid is kept (as a SHA-256 hash; the SID is a key to the message at Twilio), so a
 webhook Twilio retries is answered and not processed again, across restarts too.
 
@@ -51,8 +58,10 @@ class SmsContact(Base):
     __tablename__ = "sms_contact"
 
     conversation_id = Column(String(64), primary_key=True)
-    phone_hash = Column(String(64), nullable=False, unique=True)  # keyed hash of the normalised number
-    phone_encrypted = Column(LongText, nullable=False)  # the number, to answer (Fernet)
+    # keyed hash of the normalised number, and the number, to answer (Fernet); `info`: navigator.rekey
+    phone_hash = Column(String(64), nullable=False, unique=True,
+                        info={"keyed_hash_of": ("phone_encrypted", PHONE_HASH_KEY)})
+    phone_encrypted = Column(LongText, nullable=False, info={"sealed_with": SEALING_KEY})
     opted_out = Column(Boolean, nullable=False, default=False)
     delete_requested_at = Column(DateTime, nullable=True)  # DELETE sent, YES not yet
     created_at = Column(DateTime, nullable=False, default=utcnow)
@@ -73,7 +82,7 @@ class OutboxSms(Base):
 
     id = Column(Integer, primary_key=True)
     conversation_id = Column(String(64), nullable=False, index=True)
-    body_encrypted = Column(LongText, nullable=False)
+    body_encrypted = Column(LongText, nullable=False, info={"sealed_with": SEALING_KEY})
     created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
     attempts = Column(Integer, nullable=False, default=0)
     next_attempt_at = Column(DateTime, nullable=False, default=utcnow, index=True)
@@ -93,7 +102,7 @@ class Texter:
 class QueuedSms:
     id: int
     conversation_id: Text
-    body: Text
+    body: Optional[Text]  # None: sealed under a secret this server does not have (kept, not sendable now)
     attempts: int
     created_at: dt.datetime
     expires_at: Optional[dt.datetime] = None
@@ -109,21 +118,26 @@ def normalised_number(phone: Text) -> Text:
 
 
 def phone_hash(phone: Text) -> Text:
-    """The keyed hash a texter is found by."""
+    """The keyed hash a texter is found by (under the current secret: what is stored)."""
     return secret_key.keyed_hash(PHONE_HASH_KEY, normalised_number(phone))
 
 
 def seal(value: Text) -> Text:
+    """`value` encrypted under the current secret."""
     return secret_key.fernet(SEALING_KEY).encrypt(value.encode()).decode()
 
 
 def unseal(token: Text) -> Optional[Text]:
-    """The sealed value, or None when it was sealed under another secret (NAVIGATOR_SECRET_KEY changed)."""
+    """The sealed value (under the current or a previous secret), or None when no secret this
+    server has opens it; the caller keeps the row and logs it."""
     try:
         return secret_key.fernet(SEALING_KEY).decrypt(token.encode()).decode()
     except InvalidToken:
-        logger.warning("an SMS record cannot be decrypted: was NAVIGATOR_SECRET_KEY changed?")
         return None
+
+
+UNREADABLE = ("sealed under a secret this server does not have (NAVIGATOR_SECRET_KEY changed without "
+              "NAVIGATOR_SECRET_KEY_PREVIOUS?); kept")
 
 
 # --- texters ------------------------------------------------------------------------------------
@@ -144,12 +158,16 @@ def claim_message(message_sid: Text, engine: Optional[Engine] = None) -> bool:
 
 def texter_for_phone(phone: Text, engine: Optional[Engine] = None) -> Texter:
     """The texter with this number, created with a new random conversation id the first time."""
-    number, digest = normalised_number(phone), phone_hash(phone)
+    number = normalised_number(phone)
+    digests = secret_key.keyed_hashes(PHONE_HASH_KEY, number)  # the current secret's first
+    digest = digests[0]
     for _ in range(2):  # a second try finds the row a concurrent first message created
         try:
             with session_scope(engine) as session:
-                contact = session.execute(select(SmsContact).where(SmsContact.phone_hash == digest)
-                                          ).scalar_one_or_none()
+                found = session.execute(select(SmsContact).where(SmsContact.phone_hash.in_(digests))).scalars().all()
+                contact = min(found, key=lambda row: digests.index(row.phone_hash), default=None)
+                if contact is not None and contact.phone_hash != digest:  # hashed under a previous secret
+                    contact.phone_hash, contact.phone_encrypted = digest, seal(number)
                 if contact is None:
                     contact = SmsContact(conversation_id=CONVERSATION_PREFIX + secrets.token_hex(12),
                                          phone_hash=digest, phone_encrypted=seal(number), opted_out=False,
@@ -171,7 +189,16 @@ def texter_for_conversation(conversation_id: Text, engine: Optional[Engine] = No
         if contact is None:
             return None
         phone = unseal(contact.phone_encrypted)
-        return Texter(contact.conversation_id, phone, contact.opted_out, contact.delete_requested_at) if phone else None
+        if phone is None:
+            logger.error("1 SMS texter's number is %s", UNREADABLE)
+            return None
+        return Texter(contact.conversation_id, phone, contact.opted_out, contact.delete_requested_at)
+
+
+def has_contact(conversation_id: Text, engine: Optional[Engine] = None) -> bool:
+    """True while the SMS line keeps a texter for this conversation (readable or not)."""
+    with session_scope(engine) as session:
+        return session.get(SmsContact, conversation_id) is not None
 
 
 def set_opted_out(conversation_id: Text, opted_out: bool, engine: Optional[Engine] = None) -> None:
@@ -212,7 +239,8 @@ def has_queued(conversation_id: Text, engine: Optional[Engine] = None) -> bool:
 def claim_due_replies(now: dt.datetime, lease: dt.timedelta, limit: int = 50,
                       engine: Optional[Engine] = None) -> List[QueuedSms]:
     """The oldest waiting reply of each conversation whose time has come, leased until
-    `now + lease` so that no other Rasa server sends it meanwhile."""
+    `now + lease` so that no other Rasa server sends it meanwhile. A reply no secret opens
+    comes with `body` None: kept, for the sender to wait on or expire (sms_outbox)."""
     claimed: List[QueuedSms] = []
     with session_scope(engine) as session:
         rows = session.execute(select(OutboxSms).where(OutboxSms.id.in_(_heads()), OutboxSms.next_attempt_at <= now)
@@ -221,10 +249,8 @@ def claim_due_replies(now: dt.datetime, lease: dt.timedelta, limit: int = 50,
             taken = session.execute(update(OutboxSms).where(OutboxSms.id == row.id, OutboxSms.next_attempt_at <= now)
                                     .values(next_attempt_at=now + lease)
                                     .execution_options(synchronize_session=False)).rowcount
-            body = unseal(row.body_encrypted) if taken else None
-            if taken and body is None:
-                session.execute(delete(OutboxSms).where(OutboxSms.id == row.id))  # unreadable: never sendable
-            elif taken:
+            if taken:
+                body = unseal(row.body_encrypted)
                 claimed.append(QueuedSms(row.id, row.conversation_id, body, row.attempts, row.created_at,
                                          row.expires_at, bool(row.from_advocate)))
     return claimed

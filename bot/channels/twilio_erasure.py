@@ -11,6 +11,12 @@ so the first request waits TWILIO_ERASE_DELAY_S (default 60, set by navigator.re
 growing pause (to at most 6 hours) for up to 15 days (Twilio's own longest wait); 404 means
 it is gone already. Once asked, Twilio deletes the record and its media for good.
 
+A row whose SID no secret of this server opens (NAVIGATOR_SECRET_KEY changed without
+NAVIGATOR_SECRET_KEY_PREVIOUS, navigator.secret_key) is never forgotten: forgetting it would leave
+the text at Twilio for its full retention with nobody knowing. It is kept, set aside for
+UNREADABLE_RETRY at a time, logged as an ERROR with a count, and counted by `navigator purge`
+and `navigator rekey`; once the previous secret is set again it is deleted at Twilio as usual.
+
 An agency that wants nothing kept at Twilio even for a conversation's life can also turn on
 Twilio's message redaction for the account (README, "Twilio").
 """
@@ -25,7 +31,7 @@ from sqlalchemy import Column, DateTime, Integer, String, Text as LongText, dele
 from sqlalchemy.engine import Engine
 
 from bot.channels.due_work import DueWorkLoop
-from bot.channels.sms_store import seal, unseal, utcnow
+from bot.channels.sms_store import SEALING_KEY, UNREADABLE, seal, unseal, utcnow
 from bot.channels.twilio_rest import TwilioNotConfigured, TwilioSettings, delete_message
 from navigator.db import Base, session_scope
 
@@ -34,6 +40,7 @@ logger = logging.getLogger(__name__)
 TABLE = "sms_twilio_message"
 MAX_RETRY_S = 6 * 3600.0
 GIVE_UP_AFTER = dt.timedelta(days=15)
+UNREADABLE_RETRY = dt.timedelta(hours=1)
 BATCH = 50
 
 
@@ -44,7 +51,7 @@ class TwilioMessage(Base):
 
     id = Column(Integer, primary_key=True)
     conversation_id = Column(String(64), nullable=True, index=True)
-    sid_sealed = Column(LongText, nullable=False)
+    sid_sealed = Column(LongText, nullable=False, info={"sealed_with": SEALING_KEY})  # navigator.rekey
     created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
     erase_after = Column(DateTime, nullable=True, index=True)  # when to ask Twilio (again)
     erase_requested_at = Column(DateTime, nullable=True)
@@ -84,6 +91,13 @@ def retry_later(row_id: int, attempts: int, engine: Optional[Engine] = None) -> 
         session.execute(update(TwilioMessage).where(TwilioMessage.id == row_id).values(attempts=attempts, erase_after=at))
 
 
+def set_aside(row_id: int, engine: Optional[Engine] = None) -> None:
+    """Keep a row no secret opens out of the way for UNREADABLE_RETRY (its attempts unchanged)."""
+    with session_scope(engine) as session:
+        session.execute(update(TwilioMessage).where(TwilioMessage.id == row_id)
+                        .values(erase_after=utcnow() + UNREADABLE_RETRY))
+
+
 def next_due_at(engine: Optional[Engine] = None) -> Optional[dt.datetime]:
     with session_scope(engine) as session:
         return session.execute(select(func.min(TwilioMessage.erase_after))
@@ -111,10 +125,11 @@ class TwilioEraser(DueWorkLoop):
 
     async def erase_due(self) -> int:
         """Ask Twilio to delete every message whose time has come; answers how many are gone."""
-        gone = 0
+        gone = unreadable = 0
         for row_id, sid, attempts, requested_at in await asyncio.to_thread(due, utcnow(), self.engine):
-            if sid is None:  # sealed under another NAVIGATOR_SECRET_KEY: nothing can be asked
-                await asyncio.to_thread(forget, row_id, self.engine)
+            if sid is None:  # sealed under a secret this server lacks: kept until one opens it
+                await asyncio.to_thread(set_aside, row_id, self.engine)
+                unreadable += 1
                 continue
             try:
                 deleted = await delete_message(sid, self.settings)
@@ -131,4 +146,6 @@ class TwilioEraser(DueWorkLoop):
                 await asyncio.to_thread(retry_later, row_id, attempts + 1, self.engine)
         if gone:
             logger.info("%d messages of erased conversations deleted at Twilio", gone)
+        if unreadable:
+            logger.error("%d messages to delete at Twilio cannot be: their SIDs are %s", unreadable, UNREADABLE)
         return gone

@@ -101,7 +101,15 @@ def test_a_refused_message_uses_up_nothing_of_the_other_limits():
     assert limiter.check(sender="b", address="198.51.100.1").allowed
     assert limiter.check(sender="c", address="198.51.100.1").allowed
     assert not limiter.check(sender="d", address="198.51.100.1").allowed  # the address's 3
-    assert limiter.check(sender="e", address=None).allowed  # no address to count: that limit does not apply
+    assert limiter.check(sender="e").allowed  # a limit not named does not apply
+
+
+def test_requests_without_a_client_address_share_one_bucket_of_many_addresses_worth():
+    """The local proxy speaking for everyone (no proxy setting): not one address, not unlimited."""
+    limiter = Limiter(clock=Clock(), share=20, sender=Rate(60, 100), address=Rate(60, 3))
+    allowed = [limiter.check(sender=f"s{n}", address=None).allowed for n in range(61)]
+    assert allowed == [True] * 60 + [False]  # 20 addresses' worth of burst, then refused
+    assert limiter.check(sender="x", address="198.51.100.1").allowed  # a named address has its own
 
 
 def test_a_shelter_where_thirty_people_chat_behind_one_address_is_never_slowed_at_the_defaults(monkeypatch):
@@ -149,6 +157,10 @@ def test_limits_come_from_the_environment(monkeypatch):
     ("", "::1", None),
     ("203.0.113.7", "127.0.0.1", "203.0.113.7"),  # the proxy said who it is (SANIC_PROXIES_COUNT)
     ("", "198.51.100.4", "198.51.100.4"),
+    ("2001:db8:aa:bb:1:2:3:4", "127.0.0.1", "2001:db8:aa:bb::/64"),  # IPv6 counts as its /64
+    ("", "2001:db8:aa:bb:ffff::9", "2001:db8:aa:bb::/64"),
+    ("", "2001:db8:aa:bc::9", "2001:db8:aa:bc::/64"),  # the next /64 is another bucket
+    ("::ffff:198.51.100.4", "127.0.0.1", "198.51.100.4"),  # IPv4-mapped: the IPv4 address
 ])
 def test_the_address_counted_is_the_survivors_not_the_local_proxys(forwarded, peer, counted):
     assert client_address(SimpleNamespace(remote_addr=forwarded, ip=peer)) == counted
@@ -233,7 +245,7 @@ class Served:
 
     def chat(self, frames: List[dict], origin: Optional[str] = None, address: Optional[str] = None,
              until=None) -> Tuple[List[dict], Optional[int]]:
-        return asyncio.run(chat(f"ws://127.0.0.1:{self.port}/webchat/socket", frames, origin, address, until))
+        return asyncio.run(chat(f"ws://127.0.0.1:{self.port}/webchat/socket", frames, origin or self.base, address, until))  # as the demo page
 
 
 def bots(frames: List[dict]) -> List[dict]:
@@ -322,8 +334,15 @@ def test_rest_one_address_is_limited_whatever_senders_it_claims_and_others_are_n
     statuses = [served.say(f"rest-{n}", "hi", address="203.0.113.7")[0] for n in range(6)]
     assert statuses == [200] * 5 + [429]
     assert served.say("rest-x", "hi", address="203.0.113.8")[0] == 200
-    # Without the proxy's word the peer is the local proxy itself: never limited as one address.
+    # Without the proxy's word the peer is the local proxy itself: never limited as one address
+    # (its shared bucket is RATE_LIMIT_LOOPBACK_SHARE addresses' worth).
     assert all(served.say(f"rest-local-{n}", "hi")[0] == 200 for n in range(8))
+
+
+def test_rest_addresses_of_one_ipv6_64_share_a_bucket(served):
+    statuses = [served.say(f"rest-v6-{n}", "hi", address=f"2001:db8:77:1::{n + 1:x}")[0] for n in range(6)]
+    assert statuses == [200] * 5 + [429]  # a rotating address within a /64 is one address
+    assert served.say("rest-v6-other", "hi", address="2001:db8:77:2::1")[0] == 200
 
 
 def test_rest_a_long_message_is_read_up_to_the_limit_and_the_person_is_told(served):
@@ -370,7 +389,7 @@ def test_webchat_connections_from_one_address_are_limited_kindly(served):
 
 
 def test_webchat_only_the_listed_sites_and_the_navigator_itself_may_open_the_chat(served):
-    for origin in ("https://agency.example.org", "https://help.example.net", served.base, None):
+    for origin in ("https://agency.example.org", "https://help.example.net", served.base):  # no Origin: tests/security
         assert served.chat([], origin=origin)[0][0]["type"] == "session", origin
     with pytest.raises(websockets.InvalidStatusCode) as refused:
         served.chat([], origin="https://elsewhere.example.com")

@@ -151,3 +151,23 @@ def test_an_older_database_with_plain_numbers_is_sealed_and_keeps_its_texters(tm
     assert sms_store.texter_for_conversation("sms-old-one", engine).phone == PHONE
     db.create_schema(engine)  # a second set-up changes nothing
     assert sms_store.texter_for_phone(PHONE, engine).conversation_id == "sms-old-one"
+
+
+def test_a_texter_hashed_under_a_previous_secret_is_found_and_moved_to_the_current_one(database, monkeypatch):
+    from navigator.rekey import rekey
+
+    engine = db.make_engine(database)
+    monkeypatch.setenv("NAVIGATOR_SECRET_KEY", "a" * 40)
+    old = sms_store.texter_for_phone(PHONE, engine).conversation_id
+    moved = sms_store.texter_for_phone("+15550104010", engine).conversation_id
+    monkeypatch.setenv("NAVIGATOR_SECRET_KEY", "b" * 40)
+    stranger = sms_store.texter_for_phone(PHONE, engine).conversation_id  # B alone: a new conversation...
+    assert stranger != old and sms_store.texter_for_conversation(old, engine) is None  # ...and the old row is kept
+    monkeypatch.setenv("NAVIGATOR_SECRET_KEY_PREVIOUS", "a" * 40)
+    assert sms_store.texter_for_phone("+15550104010", engine).conversation_id == moved  # found, re-hashed on use
+    report = rekey(engine)
+    assert report.resealed["sms_contact"] == 1 and report.superseded["sms_contact"] == 1  # the newer row keeps its hash
+    monkeypatch.delenv("NAVIGATOR_SECRET_KEY_PREVIOUS")
+    assert sms_store.texter_for_phone("+15550104010", engine).conversation_id == moved
+    assert sms_store.texter_for_conversation(old, engine).phone == PHONE  # re-sealed: readable under B alone
+    assert sms_store.texter_for_phone(PHONE, engine).conversation_id == stranger

@@ -1,10 +1,12 @@
 """`navigator purge`: conversations and their records go from every store, and the text is in
 no database file afterwards."""
 import asyncio
+import datetime as dt
 import io
 import time
 
 import pytest
+from sqlalchemy import text as text_
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import BotUttered, UserUttered
@@ -13,7 +15,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from navigator import db
 from navigator.cli import main
 from navigator.alerts import Alert
-from navigator.handoffs import list_handoffs, open_handoff
+from navigator.handoffs import close_handoff, list_handoffs, open_handoff
 from navigator.retention import DailyPurge, PurgeReport, purge, retention_days
 from tests.helpers import wait_until
 
@@ -23,6 +25,14 @@ DAY = 86400
 def save_conversation(store, sender, text, when):
     tracker = DialogueStateTracker.from_events(sender, [UserUttered(text, timestamp=when),
                                                          BotUttered("Here is help.", timestamp=when + 1)])
+    asyncio.run(store.save(tracker))
+
+
+def continue_conversation(store, sender, text, when):
+    """A later message and its answer in a conversation already stored."""
+    tracker = asyncio.run(store.retrieve(sender))
+    tracker.update(UserUttered(text, timestamp=when))
+    tracker.update(BotUttered("Here is more help.", timestamp=when + 1))
     asyncio.run(store.save(tracker))
 
 
@@ -61,6 +71,7 @@ def test_purge_older_than_keeps_recent_conversations_and_erases_old_text(tmp_pat
         session.add(Alert(handoff_id=old.id, priority="emergency", recipients=1, delivered=1))
         session.flush()
         old_id = old.id
+        close_handoff(session, old_id, "sam", "connected")
 
     report = purge(30, tracker_engine=sqlite_without_secure_delete(tracker_path))
 
@@ -158,3 +169,41 @@ def test_a_failed_daily_purge_is_reported_and_tried_again():
     daily.stop()
     daily.join(5)
     assert "the purge failed (OSError)" in out.getvalue() and "conversations deleted: 2" in out.getvalue()
+
+
+def closed_long_ago(handoff_id, days):
+    from sqlalchemy import text
+
+    with db.session_scope() as session:
+        session.execute(text("UPDATE handoff SET created_at = :at, closed_at = :at WHERE id = :id"),
+                        {"at": dt.datetime.utcnow() - dt.timedelta(days=days), "id": handoff_id})
+
+
+def test_a_handoff_not_closed_keeps_its_whole_conversation_and_a_closed_one_goes_once_old(tmp_path, monkeypatch):
+    """An advocate may still be reading an old emergency: the purge leaves it whole, and says so."""
+    store, tracker_path, _ = stores(tmp_path, monkeypatch)
+    now = time.time()
+    save_conversation(store, "waiting", "zebra-still-waiting he took my phone", now - 40 * DAY)
+    save_conversation(store, "live", "zebra-live-old where can I sleep", now - 40 * DAY)
+    continue_conversation(store, "live", "zebra-live-new thanks", now - 1 * DAY)
+    with db.session_scope() as session:
+        waiting = open_handoff(session, "waiting", "rest", "emergency", "danger").id
+        done = open_handoff(session, "live", "rest", "request", "request")
+        session.add(Alert(handoff_id=waiting, priority="emergency", recipients=1, delivered=1))
+        session.flush()
+        done = close_handoff(session, done.id, "sam", "connected").id
+    closed_long_ago(done, 35)
+    with db.session_scope() as session:
+        session.execute(text_("UPDATE alert SET created_at = :at"), {"at": dt.datetime.utcnow() - dt.timedelta(days=40)})
+
+    report = purge(30)
+
+    assert report.kept_for_handoff == 1 and report.conversations_trimmed == 1
+    assert any("kept whole, their handoff not closed: 1" in line for line in report.lines())
+    assert [event.text for event in asyncio.run(store.retrieve("waiting")).events
+            if isinstance(event, UserUttered)] == ["zebra-still-waiting he took my phone"]
+    with db.session_scope() as session:
+        assert [h.id for h in list_handoffs(session)] == [waiting]  # the closed one went, 35 days after closing
+        assert session.query(Alert).filter_by(handoff_id=waiting).count() == 1
+    files = file_bytes(tracker_path)
+    assert b"zebra-live-old" not in files and b"zebra-live-new" in files and b"zebra-still-waiting" in files

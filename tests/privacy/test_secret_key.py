@@ -42,3 +42,23 @@ def test_each_use_gets_its_own_key_and_a_new_secret_changes_them_all(key_file, m
     assert secret_key.derived_key("use one") != hmac_key
     with pytest.raises(Exception):
         secret_key.fernet("use two").decrypt(sealed)
+
+
+def test_previous_secrets_open_and_find_but_only_the_current_one_seals_and_hashes(key_file, monkeypatch):
+    old, new = "o" * 40, "n" * 40
+    monkeypatch.setenv("NAVIGATOR_SECRET_KEY", old)
+    sealed_old, hash_old = secret_key.fernet("use").encrypt(b"+15555550123"), secret_key.keyed_hash("h", "x")
+    monkeypatch.setenv("NAVIGATOR_SECRET_KEY", new)
+    monkeypatch.setenv("NAVIGATOR_SECRET_KEY_PREVIOUS", f"  {'p' * 40},\n{old} ")  # commas and/or white space
+    assert secret_key.previous_secrets() == [b"p" * 40, old.encode()]
+    assert secret_key.fernet("use").decrypt(sealed_old) == b"+15555550123"
+    assert secret_key.keyed_hashes("h", "x")[0] == secret_key.keyed_hash("h", "x") != hash_old
+    assert hash_old in secret_key.keyed_hashes("h", "x")
+    resealed = secret_key.reseal("use", sealed_old)
+    assert resealed is not None and secret_key.reseal("use", resealed) is None  # now under the current one
+    monkeypatch.delenv("NAVIGATOR_SECRET_KEY_PREVIOUS")
+    assert secret_key.fernet("use").decrypt(resealed) == b"+15555550123"
+    with pytest.raises(Exception):
+        secret_key.fernet("use").decrypt(sealed_old)
+    with pytest.raises(Exception):
+        secret_key.reseal("use", sealed_old)
