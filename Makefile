@@ -94,7 +94,7 @@ lock:
 	rm -rf $(LOCK_VENV) && "$$(scripts/find-python310)" -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/pip install --quiet --upgrade -r requirements-build.in
 	$(LOCK_VENV)/bin/pip install --quiet -r requirements.in
-	@# pip freeze leaves pip, setuptools and wheel out: they go to the build lock (wheel: astunparse needs it)
+	@# pip freeze leaves pip, setuptools and wheel out: they go to the build lock (Rasa and TensorFlow require wheel)
 	$(LOCK_VENV)/bin/pip freeze --all | grep -iE '^(pip|setuptools|wheel)==' > $(LOCK_VENV)/build.txt
 	$(LOCK_VENV)/bin/pip freeze --exclude-editable > $(LOCK_VENV)/runtime.txt
 	$(LOCK_VENV)/bin/pip install --quiet -r requirements-dev.in -c $(LOCK_VENV)/build.txt -c $(LOCK_VENV)/runtime.txt
