@@ -17,7 +17,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 # Rasa must never send telemetry or crash reports (they could carry survivor data) anywhere.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: setup setup-production run test browser test-unit test-e2e validate test-stories eval fuzz load lock audit clean
+.PHONY: setup setup-production run test browser test-unit test-e2e validate test-stories eval fuzz load lock audit audit-offline clean
 
 setup: $(INSTALLED)
 	@$(PY) -m navigator.build
@@ -118,6 +118,13 @@ audit:
 	  $(AUDIT_VENV)/bin/pip-audit --requirement $$lock --require-hashes --disable-pip --strict \
 	    --vulnerability-service $(AUDIT_SERVICE) --progress-spinner off || status=1; \
 	done; exit $$status
+
+# The same check without the network: scripts/audit-offline reads a local copy of the PyPA advisory
+# database (the one PyPI's vulnerability service is fed from), a bare git clone or a checkout of
+# https://github.com/pypa/advisory-database: make audit-offline ADVISORY_DB=/path/to/it
+audit-offline:
+	@[ -n "$(ADVISORY_DB)" ] || { echo "audit-offline: set ADVISORY_DB=/path/to/pypa/advisory-database" >&2; exit 2; }
+	@$(PY) scripts/audit-offline --advisory-db "$(ADVISORY_DB)" requirements-build.lock requirements.lock requirements-dev.lock requirements-nodeps.txt
 
 clean:
 	rm -rf $(VENV) build models results var .rasa

@@ -28,21 +28,11 @@ import datetime as dt
 import os
 
 from navigator import config, production, shifts
+from navigator.config import number_setting
 from navigator.advocates import LockoutPolicy
 from console.sessions import SessionPolicy
 
 
-def _number(name: str, default: float, minimum: float = 0) -> float:
-    raw = os.environ.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SystemExit(f"{name} must be a number, not {raw!r}") from None
-    if value < minimum:
-        raise SystemExit(f"{name} must be at least {minimum}, not {raw!r}")
-    return value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,11 +54,11 @@ class Settings:
 
 
 def lockout_policy() -> LockoutPolicy:
-    return LockoutPolicy(per_pair=int(_number("CONSOLE_LOCKOUT_ATTEMPTS", 5, 1)),
-                         per_address=int(_number("CONSOLE_LOCKOUT_ADDRESS_ATTEMPTS", 20, 1)),
-                         minutes=_number("CONSOLE_LOCKOUT_MINUTES", 15, 0.01),
-                         slow_after=int(_number("CONSOLE_SIGN_IN_SLOW_AFTER", 5, 1)),
-                         max_delay_seconds=_number("CONSOLE_SIGN_IN_MAX_DELAY_SECONDS", 10, 0))
+    return LockoutPolicy(per_pair=int(number_setting("CONSOLE_LOCKOUT_ATTEMPTS", 5, 1)),
+                         per_address=int(number_setting("CONSOLE_LOCKOUT_ADDRESS_ATTEMPTS", 20, 1)),
+                         minutes=number_setting("CONSOLE_LOCKOUT_MINUTES", 15, 0.01),
+                         slow_after=int(number_setting("CONSOLE_SIGN_IN_SLOW_AFTER", 5, 1)),
+                         max_delay_seconds=number_setting("CONSOLE_SIGN_IN_MAX_DELAY_SECONDS", 10, 0))
 
 
 def load() -> Settings:
@@ -83,10 +73,10 @@ def load() -> Settings:
     if secure == "auto" and config.is_production():
         secure = "true"  # behind the TLS proxy every request looks like plain HTTP
     return Settings(
-        unclaimed_after=dt.timedelta(minutes=_number("HANDOFF_UNCLAIMED_MINUTES", 5, 0.01)),
+        unclaimed_after=dt.timedelta(minutes=number_setting("HANDOFF_UNCLAIMED_MINUTES", 5, 0.01)),
         cookie_secure=secure,
-        sessions=SessionPolicy(idle=dt.timedelta(minutes=_number("CONSOLE_SESSION_IDLE_MINUTES", 30, 1)),
-                               lifetime=dt.timedelta(hours=_number("CONSOLE_SESSION_HOURS", 12, 0.1))),
+        sessions=SessionPolicy(idle=dt.timedelta(minutes=number_setting("CONSOLE_SESSION_IDLE_MINUTES", 30, 1)),
+                               lifetime=dt.timedelta(hours=number_setting("CONSOLE_SESSION_HOURS", 12, 0.1))),
         lockout=lockout_policy(),
         rasa_url=(os.environ.get("CONSOLE_RASA_URL") or f"http://127.0.0.1:{config.port('RASA_PORT')}").rstrip("/"),
         rasa_token=rasa_api_token(),

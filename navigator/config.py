@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Mapping
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR_DIR = ROOT / "var"
@@ -53,6 +54,24 @@ def port(name: str) -> int:
         return int(value)
     except ValueError:
         raise SystemExit(f"{name} must be a port number, not {value!r}") from None
+
+
+def number_setting(name: str, default: float, minimum: float = 0,
+                   environ: Mapping[str, str] | None = None) -> float:
+    """The number in the environment variable `name` (`default` when unset or empty). A value that
+    is not a number, or is below `minimum`, stops the process saying which variable and why: a
+    limit or budget misread as something else would protect nobody."""
+    raw = (os.environ if environ is None else environ).get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a number, not {raw!r}") from None
+    if value < minimum:
+        raise SystemExit(f"{name} must not be negative, not {raw!r}" if minimum == 0
+                         else f"{name} must be at least {minimum}, not {raw!r}")
+    return value
 
 
 def is_production() -> bool:

@@ -59,6 +59,7 @@ from sqlalchemy import Column, DateTime, String, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from navigator.config import number_setting
 from navigator.db import Base
 from navigator.handoffs import Handoff, utcnow
 
@@ -113,7 +114,7 @@ def read(environ: Optional[dict] = None) -> Budgets:
     """The budgets from `environ` (default: the environment); SystemExit names a bad value (a
     process that opens handoffs calls this at start, so it stops before any survivor writes)."""
     environ = os.environ if environ is None else environ
-    value = {name: _env_number(environ, name, default) for name, default in DEFAULTS.items()}
+    value = {name: number_setting(name, default, environ=environ) for name, default in DEFAULTS.items()}
     return Budgets(window=dt.timedelta(minutes=value["FLOOD_WINDOW_MINUTES"] or DEFAULTS["FLOOD_WINDOW_MINUTES"]),
                    handoffs=int(value["FLOOD_HANDOFFS_PER_WINDOW"]),
                    alerts=int(value["FLOOD_ALERTS_PER_WINDOW"]),
@@ -122,17 +123,6 @@ def read(environ: Optional[dict] = None) -> Budgets:
                    talking=dt.timedelta(seconds=value["FLOOD_TALKING_SECONDS"]))
 
 
-def _env_number(environ, name: str, default: float) -> float:
-    raw = environ.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SystemExit(f"{name} must be a number, not {raw!r}") from None
-    if value < 0:
-        raise SystemExit(f"{name} must not be negative, not {raw!r}")
-    return value
 
 
 def take_gate(session: Session, name: str) -> None:

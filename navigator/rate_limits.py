@@ -44,9 +44,10 @@ import dataclasses
 import hashlib
 import ipaddress
 import math
-import os
 import time
 from typing import Any, Callable, Dict, Optional
+
+from navigator.config import number_setting
 
 # The response (domain.yml) a refused message gets: slow down, try again in a minute, 911, 24/7 lines.
 LIMITED_RESPONSE = "utter_rate_limited"
@@ -65,8 +66,8 @@ class Rate:
     @classmethod
     def from_env(cls, name: str, per_minute: float, burst: int) -> "Rate":
         """RATE_LIMIT_{name}_PER_MINUTE and RATE_LIMIT_{name}_BURST, or the defaults given."""
-        return cls(_env_number(f"RATE_LIMIT_{name}_PER_MINUTE", per_minute),
-                   max(1, int(_env_number(f"RATE_LIMIT_{name}_BURST", burst))))
+        return cls(number_setting(f"RATE_LIMIT_{name}_PER_MINUTE", per_minute),
+                   max(1, int(number_setting(f"RATE_LIMIT_{name}_BURST", burst))))
 
     @property
     def unlimited(self) -> bool:
@@ -91,34 +92,25 @@ def rate(name: str) -> Rate:
     return Rate.from_env(name, per_minute, burst)
 
 
-def _env_number(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SystemExit(f"{name} must be a number, not {raw!r}") from None
-    if value < 0:
-        raise SystemExit(f"{name} must not be negative, not {raw!r}")
-    return value
 
 
 def max_keys() -> int:
-    return max(1, int(_env_number("RATE_LIMIT_MAX_KEYS", DEFAULT_MAX_KEYS)))
+    return max(1, int(number_setting("RATE_LIMIT_MAX_KEYS", DEFAULT_MAX_KEYS)))
 
 
 def loopback_share() -> float:
     """RATE_LIMIT_LOOPBACK_SHARE: how many addresses' worth the shared bucket of requests without
     a client address gets (see the module docstring)."""
-    return _env_number("RATE_LIMIT_LOOPBACK_SHARE", DEFAULT_LOOPBACK_SHARE)
+    return number_setting("RATE_LIMIT_LOOPBACK_SHARE", DEFAULT_LOOPBACK_SHARE)
 
 
 @dataclasses.dataclass(frozen=True)
 class Decision:
     """Whether a request may go on; if not, in how many whole seconds it could (`Retry-After`),
-    and whether this is the first refusal since the key was last let through (a channel that
-    pays per reply, SMS, tells the person once, not at every message)."""
+    and whether this is the first refusal of a streak (a channel that pays per reply, SMS, tells
+    the person once, not at every message). A streak ends only when the key's bucket is full
+    again, when the person has paused long enough: a message let through in the middle of a burst
+    (a token refilled) does not start a new streak, so the person is not told twice."""
 
     allowed: bool
     retry_after: int = 0
@@ -135,7 +127,7 @@ class TokenBuckets:
         self.rate = rate
         self.max_keys = max_keys
         self.clock = clock
-        # hashed key -> [tokens, when counted, refused since last allowed]; oldest first
+        # hashed key -> [tokens, when counted, told in this streak]; oldest first
         self.buckets: "collections.OrderedDict[bytes, list]" = collections.OrderedDict()
 
     def _state(self, key: bytes, now: float) -> list:
@@ -145,6 +137,8 @@ class TokenBuckets:
         else:
             state[0] = min(float(self.rate.burst), state[0] + (now - state[1]) * self.rate.per_minute / 60)
             state[1] = now
+            if state[0] >= self.rate.burst:
+                state[2] = False  # full again: the streak is over
         self.buckets[key] = state  # now the most recently seen
         while len(self.buckets) > self.max_keys:
             self.buckets.popitem(last=False)
@@ -165,7 +159,6 @@ class TokenBuckets:
         if not self.rate.unlimited:
             state = self._state(key, self.clock())
             state[0] = max(0.0, state[0] - 1)
-            state[2] = False
 
     def refused(self, key: bytes) -> None:
         if not self.rate.unlimited:

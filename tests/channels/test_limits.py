@@ -90,7 +90,21 @@ def test_only_the_first_refusal_of_a_streak_asks_to_tell_the_person():
     assert [limiter.check(sender="a").first_refusal for _ in range(3)] == [True, False, False]
     clock.now += 1
     assert limiter.check(sender="a").allowed
-    assert limiter.check(sender="a").first_refusal  # a new streak is told again
+    assert limiter.check(sender="a").first_refusal  # the bucket was full again: a new streak is told again
+
+
+def test_a_message_let_through_in_the_middle_of_a_burst_does_not_start_a_new_streak():
+    clock = Clock()
+    limiter = Limiter(clock=clock, sender=Rate(per_minute=60, burst=3))
+    assert all(limiter.check(sender="a").allowed for _ in range(3))
+    assert limiter.check(sender="a").first_refusal  # told once
+    clock.now += 1  # one token back: one message slips through, the burst goes on
+    assert limiter.check(sender="a").allowed
+    refusals = [limiter.check(sender="a") for _ in range(3)]
+    assert not any(r.allowed for r in refusals) and not any(r.first_refusal for r in refusals)
+    clock.now += 3  # quiet until the bucket is full: the streak is over
+    assert all(limiter.check(sender="a").allowed for _ in range(3))
+    assert limiter.check(sender="a").first_refusal
 
 
 def test_a_refused_message_uses_up_nothing_of_the_other_limits():

@@ -167,14 +167,21 @@ def rasa():
     standin.stop()
 
 
+def console_with_advocates(folder, rasa, names, **env) -> "ConsoleProcess":
+    """A console on a database of its own in `folder`, with these advocates (password PASSWORD)."""
+    process = ConsoleProcess(folder, rasa, **env)
+    with process.session() as session:
+        for name in names:
+            add_advocate(session, name, PASSWORD)
+    return process
+
+
 @pytest.fixture(scope="module")
 def console(tmp_path_factory, rasa):
     """A console whose unclaimed-handoff notice is far away (tests of it start their own)."""
-    process = ConsoleProcess(tmp_path_factory.mktemp("console"), rasa, HANDOFF_UNCLAIMED_MINUTES="600",
-                             CONSOLE_LOCKOUT_ATTEMPTS="3", CONSOLE_LOCKOUT_ADDRESS_ATTEMPTS="6")
-    with process.session() as session:
-        for name in ("maria", "jun"):
-            add_advocate(session, name, PASSWORD)
+    process = console_with_advocates(tmp_path_factory.mktemp("console"), rasa, ("maria", "jun"),
+                                     HANDOFF_UNCLAIMED_MINUTES="600",
+                                     CONSOLE_LOCKOUT_ATTEMPTS="3", CONSOLE_LOCKOUT_ADDRESS_ATTEMPTS="6")
     yield process
     process.stop()
 

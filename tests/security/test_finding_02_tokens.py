@@ -21,8 +21,7 @@ from sqlalchemy import update
 from navigator.cli import main
 from navigator.handoffs import utcnow
 from navigator.tokens import ApiToken
-from navigator.advocates import add_advocate
-from tests.console.conftest import PASSWORD, Browser, ConsoleProcess, RasaStandIn
+from tests.console.conftest import Browser, console_with_advocates
 from tests.console.test_console_pages import audit_rows, handoff_row, new_handoff
 from tests.helpers import http
 
@@ -31,17 +30,9 @@ UNAUTHORIZED = (401, {"error": "unauthorized"})
 
 
 @pytest.fixture(scope="module")
-def rasa():
-    standin = RasaStandIn()
-    yield standin
-    standin.stop()
-
-
-@pytest.fixture(scope="module")
 def console(tmp_path_factory, rasa):
-    process = ConsoleProcess(tmp_path_factory.mktemp("finding-02"), rasa, HANDOFF_UNCLAIMED_MINUTES="600")
-    with process.session() as session:
-        add_advocate(session, "auditor", PASSWORD)
+    process = console_with_advocates(tmp_path_factory.mktemp("finding-02"), rasa, ("auditor",),
+                                     HANDOFF_UNCLAIMED_MINUTES="600")
     yield process
     process.stop()
 

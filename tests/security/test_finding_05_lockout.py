@@ -21,19 +21,12 @@ import sys
 import pytest
 
 from navigator import production
-from navigator.advocates import LockoutPolicy, add_advocate, sign_in_delay
+from navigator.advocates import LockoutPolicy, sign_in_delay
 from navigator.config import ROOT
-from tests.console.conftest import PASSWORD, Browser, ConsoleProcess, RasaStandIn
+from tests.console.conftest import Browser, console_with_advocates
 
 WRONG = "not the password at all"
 ADVOCATES_OWN_ADDRESS = "198.51.100.7"
-
-
-@pytest.fixture(scope="module")
-def rasa():
-    standin = RasaStandIn()
-    yield standin
-    standin.stop()
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +34,10 @@ def console(tmp_path_factory, rasa):
     """A console behind a proxy it is told of (SANIC_PROXIES_COUNT=1), so addresses come from
     X-Forwarded-For; 3 failures lock a pair, 6 an address; a name is slowed after 3 failures,
     by at most 0.01 s here (the waits themselves are not what these tests measure)."""
-    process = ConsoleProcess(tmp_path_factory.mktemp("lockout"), rasa, SANIC_PROXIES_COUNT="1",
-                             CONSOLE_LOCKOUT_ATTEMPTS="3", CONSOLE_LOCKOUT_ADDRESS_ATTEMPTS="6",
-                             CONSOLE_SIGN_IN_SLOW_AFTER="3", CONSOLE_SIGN_IN_MAX_DELAY_SECONDS="0.01",
-                             RATE_LIMIT_SIGN_IN_BURST="100", RATE_LIMIT_SIGN_IN_PER_MINUTE="100")
-    with process.session() as session:
-        add_advocate(session, "maria", PASSWORD)
+    process = console_with_advocates(tmp_path_factory.mktemp("lockout"), rasa, ("maria",), SANIC_PROXIES_COUNT="1",
+                                     CONSOLE_LOCKOUT_ATTEMPTS="3", CONSOLE_LOCKOUT_ADDRESS_ATTEMPTS="6",
+                                     CONSOLE_SIGN_IN_SLOW_AFTER="3", CONSOLE_SIGN_IN_MAX_DELAY_SECONDS="0.01",
+                                     RATE_LIMIT_SIGN_IN_BURST="100", RATE_LIMIT_SIGN_IN_PER_MINUTE="100")
     yield process
     process.stop()
 

@@ -17,9 +17,8 @@ import uuid
 
 import pytest
 
-from navigator.advocates import add_advocate
 from navigator.tokens import create_token
-from tests.console.conftest import PASSWORD, Browser, ConsoleProcess, RasaStandIn
+from tests.console.conftest import Browser, console_with_advocates
 from tests.console.test_console_pages import audit_rows, new_handoff
 from tests.helpers import http
 
@@ -27,18 +26,9 @@ WORDS = "he took my phone, I am at the library"
 
 
 @pytest.fixture(scope="module")
-def rasa():
-    standin = RasaStandIn()
-    yield standin
-    standin.stop()
-
-
-@pytest.fixture(scope="module")
 def console(tmp_path_factory, rasa):
-    process = ConsoleProcess(tmp_path_factory.mktemp("finding-06"), rasa, HANDOFF_UNCLAIMED_MINUTES="600")
-    with process.session() as session:
-        for name in ("curious", "supervisor"):
-            add_advocate(session, name, PASSWORD)
+    process = console_with_advocates(tmp_path_factory.mktemp("finding-06"), rasa, ("curious", "supervisor"),
+                                     HANDOFF_UNCLAIMED_MINUTES="600")
     yield process
     process.stop()
 

@@ -23,10 +23,10 @@ import pytest
 from sqlalchemy import select
 
 from console.sessions import AdvocateSession
-from navigator.advocates import Advocate, add_advocate
+from navigator.advocates import Advocate
 from navigator.config import ROOT
 from navigator.handoffs import open_handoff
-from tests.console.conftest import PASSWORD, Browser, ConsoleProcess, RasaStandIn
+from tests.console.conftest import PASSWORD, Browser, console_with_advocates
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, NAVIGATOR, require_chromium
 
 IDLE_MINUTES = 30  # the default CONSOLE_SESSION_IDLE_MINUTES
@@ -34,18 +34,10 @@ NEW_PASSWORD = "a brand new long password"
 
 
 @pytest.fixture(scope="module")
-def rasa():
-    standin = RasaStandIn()
-    yield standin
-    standin.stop()
-
-
-@pytest.fixture(scope="module")
 def console(tmp_path_factory, rasa):
-    process = ConsoleProcess(tmp_path_factory.mktemp("sessions"), rasa, HANDOFF_UNCLAIMED_MINUTES="600")
+    process = console_with_advocates(tmp_path_factory.mktemp("sessions"), rasa, ("ana", "ben", "cleo", "dev", "eve"),
+                                     HANDOFF_UNCLAIMED_MINUTES="600")
     with process.session() as session:
-        for name in ("ana", "ben", "cleo", "dev", "eve"):
-            add_advocate(session, name, PASSWORD)
         process.handoff_id = open_handoff(session, "conv-sessions", "rest", "emergency", "danger").id
     yield process
     process.stop()
