@@ -21,7 +21,7 @@ import sqlite3
 import pytest
 
 from navigator.build import model_path
-from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER, TwilioStandIn
+from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER
 from tests.helpers import Stack, http, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -34,13 +34,6 @@ SUMMARY_EVERY_S = 15
 EMERGENCY = "he is hurting me and says he will kill me tonight"
 NOT_REACHED = "I could not reach an advocate just now. I will keep trying."
 PER_HANDOFF = "URGENT handoff #"
-
-
-@pytest.fixture(scope="module")
-def twilio():
-    standin = TwilioStandIn().start()
-    yield standin
-    standin.stop()
 
 
 @pytest.fixture(scope="module")

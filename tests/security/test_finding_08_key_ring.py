@@ -29,20 +29,13 @@ from bot.channels.twilio_rest import TwilioSettings
 from navigator import db, secret_key
 from navigator.cli import main
 from navigator.retention import erase_conversation, purge
-from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER, TwilioStandIn
+from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER
 
 SECRET_A = "secret-A-0123456789abcdefghijklmnopqrstuvwxyz"
 SECRET_B = "secret-B-ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210"
 TEXTER = "+15550180801"
 ERASED_TEXTER = "+15550180802"
 WAITING = "zebra-waiting reply for the texter"
-
-
-@pytest.fixture(scope="module")
-def twilio():
-    standin = TwilioStandIn().start()
-    yield standin
-    standin.stop()
 
 
 @pytest.fixture
