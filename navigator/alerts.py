@@ -20,7 +20,7 @@ Every process that batches has one; the database decides which sends (flood_budg
 `flood_gate` row, claimed with an UPDATE ... WHERE the last summary is old enough), and the
 summary takes its handoffs with an UPDATE ... WHERE summary_id IS NULL, so each handoff is in one
 summary and each summary is sent once. A process that dies with a summary due leaves it to the
-next process that batches an alert.
+console, whose unclaimed-handoff loop starts a timer too (console.lifecycle.watch_unclaimed).
 
 Every alert is recorded (handoff, priority, how many it went to, whether it was texted or left for
 a summary, time) and every summary (how many handoffs, how many urgent, how many numbers, when):

@@ -19,7 +19,6 @@ by `last_seen_at`) and an erase delete it with the conversation; a quick exit fo
 """
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -29,13 +28,10 @@ from sqlalchemy import Column, DateTime, String, delete, select, update
 from sqlalchemy.engine import Engine
 
 from navigator.db import Base, get_engine, session_scope
+from navigator.handoffs import utcnow
 
 SECRET_BYTES = 32
 MAX_SECRET_CHARS = 128  # a longer "secret" is not one we issued: refused before it is hashed
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 class WebChatSession(Base):
