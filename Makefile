@@ -20,7 +20,7 @@ export RASA_TELEMETRY_ENABLED := false
 .PHONY: setup setup-production run test browser test-unit test-e2e validate test-stories eval fuzz load lock audit audit-offline clean
 
 setup: $(INSTALLED)
-	@$(PY) -m navigator.build
+	@$(PY) -m navigator.setup
 
 # The venv, rebuilt only when the pinned dependencies or the package metadata change, or when the
 # kind of install changes. A production install always starts from an empty venv (nothing a
@@ -62,7 +62,7 @@ validate:
 	$(RASA) data validate --config config.yml --domain domain.yml --data bot/data
 
 test-stories:
-	$(RASA) test core --model "$$($(PY) -c 'from navigator.build import model_path; print(model_path())')" \
+	$(RASA) test core --model "$$($(PY) -c 'from navigator.setup import model_path; print(model_path())')" \
 	  --stories tests/stories --out results --fail-on-prediction-errors
 
 # How well the assistant understands messages it never saw (docs/nlu-quality.md): 3-fold

@@ -12,8 +12,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional
 
-from navigator.handoff_requests import Asked
-from navigator.shifts import ShiftState, SpokenTime, spoken_time
+from conversations.handoff_requests import Asked
+from conversations.shifts import ShiftState, SpokenTime, spoken_time
 
 # What the survivor hears first in an emergency, by the safety component's `danger_type`.
 EMERGENCY_RESPONSES = {

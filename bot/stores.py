@@ -18,7 +18,7 @@ from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockStore, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
-from navigator.config import lock_store_url
+from infra.config import lock_store_url
 
 
 def redis_lock_store(url: str) -> RedisLockStore:

@@ -9,7 +9,7 @@ import logging
 import os
 
 from console.app import create_app
-from navigator import config, db
+from infra import config, db
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
 """The JSON API for integrations (CONTRACT.md, "Advocate side: console API"), behind bearer
-tokens (navigator.tokens, `navigator tokens create`).
+tokens (console.tokens, `navigator tokens create`).
 
 - Without a live token the answer is 401 and nothing else: not whether a handoff exists, not
   whether a status is valid. A revoked or expired token gets the same 401.
@@ -36,8 +36,8 @@ from console.database import in_session
 from console.lifecycle import Lifecycle
 from console.rasa_api import RasaUnavailable
 from console.transcript import as_messages
-from navigator import audit, tokens
-from navigator.handoffs import OUTCOMES, STATUSES, HandoffStateError, get_handoff, list_handoffs
+from console import audit, tokens
+from conversations.handoffs import OUTCOMES, STATUSES, HandoffStateError, get_handoff, list_handoffs
 
 UNAUTHORIZED = {"error": "unauthorized"}
 READ_ONLY = {"error": "this token may only read: claim, reply, release and close need a token with the act scope"}

@@ -1,6 +1,6 @@
 """The console's HTTP app: readiness (`/healthz`), the advocates' pages, the JSON API behind
 bearer tokens, security headers on every answer (HSTS too, over HTTPS), per-address rate limits on sign-in (auth.py)
-and on the API (429 with Retry-After; navigator.rate_limits), and the background watch for
+and on the API (429 with Retry-After; infra.rate_limits), and the background watch for
 handoffs nobody has claimed.
 
 Database calls are short but blocking, so they run in a worker thread and never stall the loop.
@@ -20,12 +20,12 @@ from sanic.response import HTTPResponse, json
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from console import account, api, auth, pages, settings as console_settings
+from console import account_page as account, api, auth, pages, settings as console_settings
 from console.lifecycle import Lifecycle, watch_unclaimed
 from console.rasa_api import RasaApi
 from console.render import STATIC
-from navigator import db
-from navigator.rate_limits import address_limit, client_address
+from infra import db
+from infra.rate_limits import address_limit, client_address
 
 # No inline script or style anywhere: the pages load /static/console.js and /static/console.css.
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -125,7 +125,7 @@ WATCH_TIMEOUT_S = 3.0
 
 def supervisor_status(path: str) -> tuple[dict, dict]:
     """({name: "restarting"}, {name: restarts}) from the status file `navigator serve` keeps
-    (navigator.launcher.StatusFile, path in NAVIGATOR_STATUS_FILE). Without a readable file (a
+    (navigator.serve.StatusFile, path in NAVIGATOR_STATUS_FILE). Without a readable file (a
     console started alone) both are empty and /healthz says what it always said."""
     if not path:
         return {}, {}

@@ -12,8 +12,8 @@ a CSRF token.
   say a request came from another site (Sec-Fetch-Site: cross-site) are refused outright.
 - Failed sign-ins lock out the guessing address (for that name, or for all names after many),
   never the name everywhere; a name with many failures only makes each attempt wait a few
-  seconds (navigator.advocates, which says why). An address may also try to sign in only so
-  often (RATE_LIMIT_SIGN_IN_*, navigator.rate_limits).
+  seconds (console.accounts, which says why). An address may also try to sign in only so
+  often (RATE_LIMIT_SIGN_IN_*, infra.rate_limits).
 - The pages' background polling (the GETs of `signed_in(json_api=True)` routes) does not
   restart the session's idle clock (console/sessions.py), unless the page says the advocate
   typed, clicked or scrolled since its last poll (`X-Console-Activity: 1`, from console.js).
@@ -34,9 +34,9 @@ from sanic.response import HTTPResponse, json, redirect
 from console.database import in_session
 from console.render import page
 from console.sessions import delete_expired_sessions, end_session, resume_session, start_session
-from navigator import audit
-from navigator.advocates import find_advocate, sign_in, sign_in_delay
-from navigator.rate_limits import client_address as counted_address
+from console import audit
+from console.accounts import find_advocate, sign_in, sign_in_delay
+from infra.rate_limits import client_address as counted_address
 
 SESSION_COOKIE = "nav_session"
 SIGN_IN_CSRF_COOKIE = "nav_signin_csrf"
@@ -48,7 +48,7 @@ blueprint = Blueprint("auth")
 
 def client_address(request: Request) -> str:
     """The address failed sign-ins are counted against: the client's as Sanic's proxy setting
-    tells it (navigator.rate_limits.client_address, the same as the rate limits), else the
+    tells it (infra.rate_limits.client_address, the same as the rate limits), else the
     socket's peer, loopback included (production mode refuses to run behind a proxy without
     the proxy setting, so a loopback peer there is a local client, not everyone)."""
     return counted_address(request) or request.ip or "unknown"

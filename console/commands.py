@@ -8,8 +8,9 @@ import getpass
 import sys
 from typing import Optional
 
-from navigator import advocates, db, tokens as api_tokens
-from navigator.handoffs import utcnow
+from console import accounts as advocates, tokens as api_tokens
+from infra import db
+from conversations.handoffs import utcnow
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -8,7 +8,7 @@ from typing import Any, Callable
 from sanic.request import Request
 from sqlalchemy.orm import Session
 
-from navigator import db
+from infra import db
 
 
 def in_session(request: Request, work: Callable[[Session], Any]):

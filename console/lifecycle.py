@@ -1,6 +1,6 @@
 """The steps of a handoff as the console takes them: claim, read, reply, hand back, close, and the
-notice to survivors nobody has claimed. Each step changes the queue (navigator.handoffs), tells
-Rasa (console.rasa_api) and writes the audit log (navigator.audit), in an order that never
+notice to survivors nobody has claimed. Each step changes the queue (conversations.handoffs), tells
+Rasa (console.rasa_api) and writes the audit log (console.audit), in an order that never
 leaves a survivor talking to nobody:
 
 - claim: the claim is recorded first (so two advocates cannot both take it), then the bot is
@@ -30,8 +30,10 @@ from sqlalchemy.engine import Engine
 from console.consent import asked_not_to_be_written_first, may_write_unprompted
 from console.rasa_api import RasaApi
 from console.transcript import Line, transcript_lines
-from navigator import advocates, alerts, audit, db, handoffs, shifts
-from navigator.handoffs import Handoff, HandoffStateError
+from console import accounts as advocates, audit
+from conversations import alerts, handoffs, shifts
+from infra import db
+from conversations.handoffs import Handoff, HandoffStateError
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +196,7 @@ class Lifecycle:
 
 async def watch_unclaimed(lifecycle: Lifecycle, after: dt.timedelta, every_s: float) -> None:
     """The console's background task: look for unclaimed handoffs every `every_s` seconds, and
-    make sure an alert summary that is due goes out (navigator.alerts): the process that batched
+    make sure an alert summary that is due goes out (conversations.alerts): the process that batched
     the alerts sends it, but if that process died, the console is the one that is always running."""
     while True:
         try:

@@ -14,8 +14,9 @@ from console.lifecycle import MAX_REPLY_CHARS
 from console.database import in_session
 from console.rasa_api import RasaUnavailable
 from console.render import page, queue_row, shift_status
-from navigator import audit, handoffs
-from navigator.handoffs import ACTIVE_STATUSES, OUTCOMES, HandoffStateError, utcnow
+from console import audit
+from conversations import handoffs
+from conversations.handoffs import ACTIVE_STATUSES, OUTCOMES, HandoffStateError, utcnow
 
 logger = logging.getLogger(__name__)
 blueprint = Blueprint("pages")

@@ -1,4 +1,4 @@
-"""The few calls the console makes to Rasa's HTTP API (run with --enable-api, bot/server.py).
+"""The few calls the console makes to Rasa's HTTP API (run with --enable-api, navigator/rasa_server.py).
 
 Rasa owns the conversation: pausing it, putting an advocate's words into it and sending them out
 on the survivor's channel (`output_channel=latest`), resuming it, and its transcript. The console

@@ -9,8 +9,8 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sanic.response import HTTPResponse, html
 
-from navigator import shifts
-from navigator.handoffs import OUTCOMES, Handoff, utcnow
+from conversations import shifts
+from conversations.handoffs import OUTCOMES, Handoff, utcnow
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -74,7 +74,7 @@ AFTER_HOURS = {
 
 
 def shift_status(now: dt.datetime | None = None) -> dict:
-    """The queue's line about staffed hours (navigator.shifts), so that advocates know what
+    """The queue's line about staffed hours (conversations.shifts), so that advocates know what
     survivors who write now are told: {"state": "on" | "off" | "always" | "never" | "error",
     "text": ...}. A setting that cannot be read is shown, not raised: the console stays up for
     the advocates while the operator fixes it."""

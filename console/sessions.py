@@ -3,7 +3,7 @@
 The browser holds only a random token (in an HttpOnly cookie); the database holds its SHA-256
 hash, so a copy of the database does not let anyone sign in. A session ends at sign-out, after
 `idle` without anything the advocate did, after `lifetime` in any case, and as soon as its
-account is disabled or given a new password (navigator.advocates.Advocate.end_sessions: each
+account is disabled or given a new password (console.accounts.Advocate.end_sessions: each
 session keeps the account's `session_epoch` from its start, and is dead once that moved on).
 
 Only what the advocate does restarts the idle clock: the pages' background polling (the queue
@@ -22,9 +22,9 @@ from typing import Optional
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, delete, func, select
 from sqlalchemy.orm import Session
 
-from navigator.advocates import Advocate
-from navigator.db import Base
-from navigator.handoffs import utcnow
+from console.accounts import Advocate
+from infra.db import Base
+from conversations.handoffs import utcnow
 
 
 class AdvocateSession(Base):

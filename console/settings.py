@@ -5,17 +5,17 @@
 | `HANDOFF_UNCLAIMED_MINUTES` | minutes before a survivor whose handoff nobody claimed is told so and given the 24/7 lines | 5 |
 | `CONSOLE_COOKIE_SECURE` | `auto` (Secure when the request came over HTTPS, always in production mode), `true` or `false` | auto |
 | `CONSOLE_SESSION_IDLE_MINUTES` / `CONSOLE_SESSION_HOURS` | sign-out after so long idle / in any case | 30 / 12 |
-| `CONSOLE_LOCKOUT_ATTEMPTS` / `CONSOLE_LOCKOUT_ADDRESS_ATTEMPTS` / `CONSOLE_LOCKOUT_MINUTES` | failed sign-ins of one name from one address / from one address for any names that lock that pair / that address for so many minutes (never a name alone: navigator.advocates) | 5 / 20 / 15 |
+| `CONSOLE_LOCKOUT_ATTEMPTS` / `CONSOLE_LOCKOUT_ADDRESS_ATTEMPTS` / `CONSOLE_LOCKOUT_MINUTES` | failed sign-ins of one name from one address / from one address for any names that lock that pair / that address for so many minutes (never a name alone: console.accounts) | 5 / 20 / 15 |
 | `CONSOLE_SIGN_IN_SLOW_AFTER` / `CONSOLE_SIGN_IN_MAX_DELAY_SECONDS` | failed sign-ins of one name from anywhere after which each attempt for it waits 1, 2, 4 ... seconds / at most | 5 / 10 |
 | `CONSOLE_RASA_URL` | Rasa's HTTP API | http://127.0.0.1:$RASA_PORT |
 | `RASA_API_TOKEN` | its token (`navigator serve` passes it) | var/rasa_api_token |
 | `CONSOLE_WATCH_URLS` | other processes `/healthz` checks: `name=url,...`, each must answer 200 (`navigator serve` sets the Rasa server and the action server) | none: the database only |
 | `NAVIGATOR_STATUS_FILE` | set by `navigator serve`: its status file, whose restarting processes and restart counts `/healthz` shows | none |
-| `RATE_LIMIT_SIGN_IN_PER_MINUTE` / `_BURST` | sign-in attempts per address (navigator.rate_limits) | 10 / 10 |
+| `RATE_LIMIT_SIGN_IN_PER_MINUTE` / `_BURST` | sign-in attempts per address (infra.rate_limits) | 10 / 10 |
 | `RATE_LIMIT_CONSOLE_API_PER_MINUTE` / `_BURST` | `/api/` requests per address | 120 / 60 |
 
 In production mode (`NAVIGATOR_ENV=production`) the console does not start without its secrets
-(navigator.production).
+(infra.production).
 
 Behind a reverse proxy, set Sanic's `SANIC_PROXIES_COUNT` (or `SANIC_REAL_IP_HEADER`) so the
 lock-out and the rate limits see advocates' addresses and `auto` and HSTS see HTTPS; production
@@ -27,9 +27,10 @@ import dataclasses
 import datetime as dt
 import os
 
-from navigator import config, production, shifts
-from navigator.config import number_setting
-from navigator.advocates import LockoutPolicy
+from infra import config, production
+from conversations import shifts
+from infra.config import number_setting
+from console.accounts import LockoutPolicy
 from console.sessions import SessionPolicy
 
 
@@ -63,7 +64,7 @@ def lockout_policy() -> LockoutPolicy:
 
 def load() -> Settings:
     """Read and check every setting; a bad value stops the console with a clear message."""
-    from navigator.launcher import STATUS_FILE_VARIABLE, rasa_api_token
+    from navigator.serve import STATUS_FILE_VARIABLE, rasa_api_token
 
     production.exit_if_unsafe("console")
     shifts.check()  # the queue shows the shift, and the unclaimed notice depends on it

@@ -9,7 +9,7 @@ import argparse
 import logging
 import sys
 
-COMMAND_MODULES = ("resources.commands", "console.commands", "navigator.retention", "navigator.rekey", "navigator.launcher")
+COMMAND_MODULES = ("resources.commands", "console.commands", "conversations.retention", "navigator.rekey", "navigator.serve")
 
 
 def build_parser() -> argparse.ArgumentParser:

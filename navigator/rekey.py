@@ -1,5 +1,5 @@
 """Re-sealing every sealed row under the current secret (`navigator rekey`), so that a previous
-secret (NAVIGATOR_SECRET_KEY_PREVIOUS, navigator.secret_key) can be dropped.
+secret (NAVIGATOR_SECRET_KEY_PREVIOUS, infra.secret_key) can be dropped.
 
 Which columns are sealed is declared where each table is declared, on the column itself
 (SQLAlchemy's `Column.info`): `{"sealed_with": LABEL}` for a value sealed by
@@ -9,7 +9,7 @@ anyone remembering to add it here, and the module that owns a table stays its on
 
 A row no secret opens is never deleted here or anywhere for that reason: it is counted (an ERROR
 log line with counts, never content) and kept, so that bringing the missing secret back in
-NAVIGATOR_SECRET_KEY_PREVIOUS makes it usable again. `navigator.db.create_schema` runs
+NAVIGATOR_SECRET_KEY_PREVIOUS makes it usable again. `infra.db.create_schema` runs
 `rekey_at_start_up` (so `make setup` and each start re-key while previous secrets are set), and
 `navigator purge` reports `scan`'s counts.
 """
@@ -24,8 +24,8 @@ from cryptography.fernet import InvalidToken
 from sqlalchemy import inspect, select, update
 from sqlalchemy.engine import Engine
 
-from navigator import secret_key
-from navigator.db import Base, get_engine
+from infra import secret_key
+from infra.db import Base, get_engine
 
 logger = logging.getLogger(__name__)
 

@@ -62,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     nl.set_defaults(handler=national_lines_command)
 
     r = subparsers.add_parser("reindex", help="recompute every service's kinds, tags and search index",
-                              description="Run after changing the rules in resources/data/ (kind_map.csv, "
+                              description="Run after changing the rules in resources/taxonomy/data/ (kind_map.csv, "
                                           "kind_keywords.csv, tag_map.csv, tag_keywords.csv).")
     r.set_defaults(handler=reindex_command)
 
@@ -73,7 +73,7 @@ def _error(command: str, message: str) -> None:
 
 def _directory_engine():
     """The DATABASE_URL engine, with the directory's tables created if this is a new database."""
-    from navigator.db import get_engine
+    from infra.db import get_engine
     from resources.models import create_directory_tables
 
     engine = get_engine()
@@ -86,9 +86,9 @@ def _directory_engine():
 def import_hsds_command(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from navigator.db import create_schema, get_engine
-    from resources.hsds_import import HsdsImportError, import_hsds
-    from resources.progress import progress_for
+    from infra.db import create_schema, get_engine
+    from resources.importers.hsds_import import HsdsImportError, import_hsds
+    from resources.importers.progress import progress_for
 
     try:
         create_schema()
@@ -144,10 +144,10 @@ def format_import_report(report) -> str:
 # --- search ---------------------------------------------------------------------------------------
 
 def search_command(args: argparse.Namespace) -> int:
-    from navigator.db import session_scope
-    from resources.kinds import normalize_kind
-    from resources.national_lines import national_lines
-    from resources.search import MAX_RADIUS_KM, resolve_place, search_services
+    from infra.db import session_scope
+    from resources.taxonomy.kinds import normalize_kind
+    from resources.taxonomy.national_lines import national_lines
+    from resources.search.nearby import MAX_RADIUS_KM, resolve_place, search_services
 
     if args.limit < 1 or args.offset < 0:
         _error("search", "--limit must be at least 1 and --offset at least 0")
@@ -197,7 +197,7 @@ def _format_line(line) -> str:
 # --- stats, national-lines, reindex ---------------------------------------------------------------
 
 def stats_command(args: argparse.Namespace) -> int:
-    from navigator.db import session_scope
+    from infra.db import session_scope
     from resources.stats import directory_stats
 
     with session_scope(_directory_engine()) as session:
@@ -219,7 +219,7 @@ def stats_command(args: argparse.Namespace) -> int:
 
 
 def national_lines_command(args: argparse.Namespace) -> int:
-    from resources.national_lines import national_lines
+    from resources.taxonomy.national_lines import national_lines
 
     try:
         lines = national_lines(args.kind)
@@ -237,8 +237,8 @@ def national_lines_command(args: argparse.Namespace) -> int:
 
 
 def reindex_command(args: argparse.Namespace) -> int:
-    from resources.hsds_import import reindex_directory
-    from resources.progress import progress_for
+    from resources.importers.hsds_import import reindex_directory
+    from resources.importers.progress import progress_for
 
     counts = reindex_directory(_directory_engine(), progress_for(sys.stderr))
     print("Reindexed. Services per kind: " + ", ".join(f"{k} {n}" for k, n in counts.items()))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, String, Text, event, false
 
-from navigator.db import Base
+from infra.db import Base
 
 ID = String(255)  # HSDS ids are UUID strings; older exports use short numbers, 211 exports composites
 
@@ -297,7 +297,7 @@ DIRECTORY_TABLES = [m.__table__ for m in (*HSDS_MODELS.values(), *DERIVED_MODELS
 
 
 def create_directory_tables(engine) -> None:
-    """Create only the directory's tables (idempotent); `navigator.db.create_schema` creates all."""
+    """Create only the directory's tables (idempotent); `infra.db.create_schema` creates all."""
     Base.metadata.create_all(engine, tables=DIRECTORY_TABLES)
 
 
@@ -306,6 +306,6 @@ def _upgrade_search_index(target, connection, **kw) -> None:
     """Whenever the schema is created (every set-up, every CLI command), bring the derived search
     index up to date with this version: an agency's existing database must keep finding services
     after an upgrade, without a re-import."""
-    from resources.search_index import upgrade_search_index
+    from resources.search.index import upgrade_search_index
 
     upgrade_search_index(connection)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
-from resources.kinds import KINDS
+from resources.taxonomy.kinds import KINDS
 from resources.models import Location, LocationGeocode, Organization, SearchPoint, Service, ServiceKind, ServiceTag
 
 

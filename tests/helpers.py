@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Optional
 
-from navigator.config import ROOT
+from infra.config import ROOT
 
 NAVIGATOR = str(Path(sys.executable).parent / "navigator")
 STACK_START_TIMEOUT_S = 300
@@ -138,11 +138,11 @@ class Stack:
                 command = (entry / "cmdline").read_bytes().split(b"\0")
             except (OSError, ProcessLookupError):
                 continue
-            if b"bot.action_server" in command:
+            if b"navigator.action_server" in command:
                 found["actions"] = int(entry.name)
             elif b"console" in command:
                 found["console"] = int(entry.name)
-            elif b"bot.server" in command:
+            elif b"navigator.rasa_server" in command:
                 found["rasa"] = int(entry.name)
         return found
 

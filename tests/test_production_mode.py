@@ -11,8 +11,8 @@ import time
 import pytest
 
 from bot.channels import server_policy
-from navigator import production
-from navigator.config import ROOT
+from infra import production
+from infra.config import ROOT
 from tests.helpers import NAVIGATOR
 
 GOOD = {
@@ -102,7 +102,7 @@ def test_in_production_a_missing_secret_stops_the_process_and_says_which(environ
 def test_a_rasa_server_started_alone_checks_too(environment):
     environment.setenv("NAVIGATOR_ENV", "production")
     with pytest.raises(SystemExit):
-        server_policy.check_settings()  # what bot/server.py runs before Rasa starts
+        server_policy.check_settings()  # what navigator/rasa_server.py runs before Rasa starts
 
 
 def test_navigator_serve_in_production_without_its_secrets_exits_at_once():

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from navigator.config import ROOT
+from infra.config import ROOT
 
 BUILD_LOCK, RUNTIME_LOCK, DEV_LOCK, NODEPS = (ROOT / name for name in (
     "requirements-build.lock", "requirements.lock", "requirements-dev.lock", "requirements-nodeps.txt"))

@@ -18,7 +18,7 @@ import random
 import uuid
 from pathlib import Path
 
-from resources.gazetteer import gazetteer
+from resources.places.gazetteer import gazetteer
 
 KIND_WORDS = {
     "shelter": ("Shelter", "Safe House", "Family Shelter", "Emergency Housing"),

@@ -28,11 +28,11 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from benchmarks.directory.generate import _towns, generate
-from navigator.db import create_schema, make_engine, session_scope
-from resources.gazetteer import Place
-from resources.hsds_import import import_hsds
-from resources.kinds import KINDS
-from resources.search import search_services
+from infra.db import create_schema, make_engine, session_scope
+from resources.places.gazetteer import Place
+from resources.importers.hsds_import import import_hsds
+from resources.taxonomy.kinds import KINDS
+from resources.search.nearby import search_services
 
 FILTERS = [{}, {}, {}, {"open_now": True}, {}, {"language": "es"}, {}, {"tags": ["takes_children"]}]
 

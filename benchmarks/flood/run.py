@@ -4,10 +4,10 @@ through the REST channel of the whole navigator, with three on-call numbers.
 
 It measures what the flood costs the advocates' phones (texts per on-call number, as a local
 Twilio stand-in received them), how many handoffs it opened, and that every forged message was
-still answered with 911 and the 24/7 lines. The budgets are the defaults (navigator.flood_budget)
+still answered with 911 and the 24/7 lines. The budgets are the defaults (conversations.flood_budget)
 unless the environment sets FLOOD_*.
 
-Why a real stack and not navigator.handoff_requests in-process: the budget must hold across the
+Why a real stack and not conversations.handoff_requests in-process: the budget must hold across the
 processes that open handoffs (the action server and, when a turn is late, the Rasa server's
 fallback), and the words each forged message gets come from the running bot; 1,000 messages take
 a few minutes on the project's 2-core machine, which is fine for a benchmark.

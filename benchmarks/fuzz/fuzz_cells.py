@@ -1,7 +1,7 @@
 """Fuzz the importer's field parsers: what `navigator import-hsds` reads from one CSV or JSON cell.
-Opening hours and schedules (resources.hours, HSDS 1.x weekly rows in resources.records_builder),
-times, web addresses, prose, ages (resources.cleaning), languages, taxonomy terms and kinds
-(resources.kinds).
+Opening hours and schedules (resources.search.hours, HSDS 1.x weekly rows in resources.importers.records_builder),
+times, web addresses, prose, ages (resources.importers.cleaning), languages, taxonomy terms and kinds
+(resources.taxonomy.kinds).
 
     .venv/bin/python benchmarks/fuzz/fuzz_cells.py -max_total_time=300
 
@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 import atheris
 
 with harness.instrumented():
-    from resources.cleaning import age_range, fix_prose, normalise_time, normalise_url
-    from resources.hours import ScheduleRow, describe_hours, open_at, parse_time
-    from resources.hsds_records import SOURCE
-    from resources.kinds import KINDS, TermInfo, UnknownKindError, classify_term, keyword_kinds, normalize_kind
-    from resources.languages import parse_language_codes, parse_languages
-    from resources.records_builder import WEEKDAYS, RecordsBuilder, term_code, weekday_code
+    from resources.importers.cleaning import age_range, fix_prose, normalise_time, normalise_url
+    from resources.search.hours import ScheduleRow, describe_hours, open_at, parse_time
+    from resources.importers.hsds_records import SOURCE
+    from resources.taxonomy.kinds import KINDS, TermInfo, UnknownKindError, classify_term, keyword_kinds, normalize_kind
+    from resources.taxonomy.languages import parse_language_codes, parse_languages
+    from resources.importers.records_builder import WEEKDAYS, RecordsBuilder, term_code, weekday_code
 
 EPOCH = datetime(2024, 1, 1)
 

@@ -1,6 +1,6 @@
-"""Fuzz the importer's file readers: the bytes of a CSV file (resources.csv_files), of an HSDS 3.0
-JSON file (resources.hsds3_json), of a datapackage.json, and whole export folders in every format
-`navigator import-hsds` detects (resources.hsds_import.read_exports).
+"""Fuzz the importer's file readers: the bytes of a CSV file (resources.importers.csv_files), of an HSDS 3.0
+JSON file (resources.importers.hsds3_json), of a datapackage.json, and whole export folders in every format
+`navigator import-hsds` detects (resources.importers.hsds_import.read_exports).
 
     .venv/bin/python benchmarks/fuzz/fuzz_files.py -max_total_time=300
 
@@ -16,10 +16,10 @@ from pathlib import Path
 import atheris
 
 with harness.instrumented():
-    from resources import hsds3_json
-    from resources.csv_files import read_csv
-    from resources.hsds_import import read_exports
-    from resources.hsds_records import HsdsImportError
+    from resources.importers import hsds3_json
+    from resources.importers.csv_files import read_csv
+    from resources.importers.hsds_import import read_exports
+    from resources.importers.hsds_records import HsdsImportError
 
 # libFuzzer ends the process itself, so the folder is emptied at start, not at exit.
 SCRATCH = Path("/dev/shm" if Path("/dev/shm").is_dir() else tempfile.gettempdir()) / "navigator-fuzz-files"

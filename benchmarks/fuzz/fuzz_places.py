@@ -1,6 +1,6 @@
 """Fuzz the place parsers: a survivor's message through the project's spaCy pipeline and the place
 recogniser (bot.components.places), the dialogue's place resolution (bot.actions.where), offline
-geocoding (resources.geocode) and the CLI's `--near` (resources.search.resolve_place).
+geocoding (resources.places.geocode) and the CLI's `--near` (resources.search.nearby.resolve_place).
 
     .venv/bin/python benchmarks/fuzz/fuzz_places.py -max_total_time=300
 
@@ -16,10 +16,10 @@ from sqlalchemy.pool import StaticPool
 with harness.instrumented():
     from bot.actions.where import is_bare_town, where_to_search
     from bot.components.places import places_in_doc, town_value
-    from navigator.db import create_schema
-    from resources.geocode import geocode, geocode_address, town_choices
-    from resources.hsds_import import import_hsds
-    from resources.search import UnknownPlaceError, resolve_place
+    from infra.db import create_schema
+    from resources.places.geocode import geocode, geocode_address, town_choices
+    from resources.importers.hsds_import import import_hsds
+    from resources.search.nearby import UnknownPlaceError, resolve_place
 
 import spacy  # noqa: E402
 

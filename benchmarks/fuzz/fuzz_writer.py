@@ -1,4 +1,4 @@
-"""Fuzz the importer's checks and clean-ups of each stored value (resources.directory_writer):
+"""Fuzz the importer's checks and clean-ups of each stored value (resources.importers.directory_writer):
 numbers (ages, latitude / longitude), statuses, phone numbers and extensions, times, web
 addresses, language codes, ages in eligibility text, links between rows, and the offline geocoding
 of addresses without coordinates, by storing one small fuzzed export in an in-memory SQLite
@@ -16,9 +16,9 @@ from sqlalchemy import create_engine
 from sqlalchemy.pool import StaticPool
 
 with harness.instrumented():
-    from navigator.db import create_schema
-    from resources.directory_writer import DirectoryWriter
-    from resources.hsds_records import SOURCE, DirectoryRecords, ImportReport, TableRecords
+    from infra.db import create_schema
+    from resources.importers.directory_writer import DirectoryWriter
+    from resources.importers.hsds_records import SOURCE, DirectoryRecords, ImportReport, TableRecords
 
 ENGINE = create_engine("sqlite://", future=True, poolclass=StaticPool, connect_args={"check_same_thread": False})
 create_schema(ENGINE)

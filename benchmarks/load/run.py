@@ -39,7 +39,7 @@ if __package__ in (None, ""):  # run as a file: benchmarks/load/run.py
 import aiohttp
 import yaml
 
-from navigator.config import ROOT
+from infra.config import ROOT
 
 DEMO_DIRECTORY = ROOT / "resources" / "demo" / "san_mateo"
 DIRECTORY_SIZE = 10_000

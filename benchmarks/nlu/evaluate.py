@@ -74,7 +74,7 @@ def load_heldout(path: Path) -> List[Dict[str, Any]]:
 
 def resolved_place(entities: List[Dict[str, Any]]) -> Optional[str]:
     """The place the bot would search around, named as the bot names it, or None."""
-    from resources.geocode import geocode
+    from resources.places.geocode import geocode
 
     values = [e["value"] for e in entities if e.get("entity") == "place"]
     if not values:
@@ -240,7 +240,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.getLogger("rasa").setLevel(logging.ERROR)
 
     if args.model is None:
-        from navigator.build import model_path
+        from navigator.setup import model_path
 
         args.model = model_path()
     if not args.model.exists():

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, List, Optional
 
-from navigator.config import ROOT
+from infra.config import ROOT
 
 HELDOUT_FILES = sorted((ROOT / "tests" / "safety").glob("heldout_messages*.yml"))
 # Conversation messages held out by the NLU evaluation (benchmarks/nlu): requests, places, "more",
@@ -201,7 +201,7 @@ def main(argv=None) -> int:
     results = []
     judges = deployed_judges()
     if args.pipeline:
-        from navigator.build import model_path
+        from navigator.setup import model_path
 
         judges.append(("Rasa NLU pipeline (intent emergency)", pipeline_judge(model_path())))
     for path in args.heldout if args.heldout is not None else HELDOUT_FILES:

@@ -17,12 +17,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from bot.actions.phrasing import DomainDict, kind_name, phrase
+from bot.actions.response_parts import DomainDict, kind_name, phrase
 from bot.actions.where import Where, where_to_search
-from navigator.db import session_scope
-from resources.gazetteer import gazetteer
-from resources.geocode import geocode
-from resources.search import search_services
+from infra.db import session_scope
+from resources.places.gazetteer import gazetteer
+from resources.places.geocode import geocode
+from resources.search.nearby import search_services
 
 gazetteer()  # load the place tables when the action server starts, not on a survivor's first search
 logger = logging.getLogger(__name__)

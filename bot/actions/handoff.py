@@ -7,7 +7,7 @@ follows says only what is true (bot.handoff_replies): that an advocate was asked
 handoff is in the queue, the place in line, that nobody is on shift and when the next shift
 starts, or that the queue could not be reached. Declining takes an explicit choice ("No
 advocate"), never a bare "no": after an emergency an unclear answer keeps the handoff open.
-The advocates' SMS alerts go out in the background, after the reply (navigator.handoff_requests).
+The advocates' SMS alerts go out in the background, after the reply (conversations.handoff_requests).
 """
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.find_help import DIRECTORY_UNREACHABLE, show_results
-from bot.actions.phrasing import DomainDict, kind_name, phrase
+from bot.actions.response_parts import DomainDict, kind_name, phrase
 from bot.handoff_replies import (CAN_DECLINE, AdvocateReply, after_asking, emergency_response, moment_responses,
                                  not_kept_after_hours, status_now)
-from navigator.handoff_requests import Asked, ask_for_advocate, current_request, decline
-from navigator.shifts import after_hours_handoffs, check as check_shift_settings, shift_state
+from conversations.handoff_requests import Asked, ask_for_advocate, current_request, decline
+from conversations.shifts import after_hours_handoffs, check as check_shift_settings, shift_state
 
 logger = logging.getLogger(__name__)
 check_shift_settings()  # a bad STAFFED_HOURS stops the action server at start, not at a survivor's turn
@@ -98,7 +98,7 @@ class ActionHumanHandoff(Action):
 
 class ActionDeclineAdvocate(Action):
     """"No advocate", chosen clearly: a request leaves the queue; an emergency stays there for an
-    advocate to review, without more alerts (navigator.handoffs.declined_by_survivor)."""
+    advocate to review, without more alerts (conversations.handoffs.declined_by_survivor)."""
 
     def name(self) -> Text:
         return "action_decline_advocate"

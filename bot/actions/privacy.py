@@ -1,5 +1,5 @@
 """What the bot says about privacy and confidentiality, filled in with what is true of this
-deployment: how long conversations are kept (RETENTION_DAYS, navigator.retention), who can read
+deployment: how long conversations are kept (RETENTION_DAYS, conversations.retention), who can read
 them (this agency's advocates), what the channel itself keeps (Twilio keeps its own copy of every
 text until DELETE erases it there too; a web chat can be erased from the chat), and the limits
 of confidentiality the agency states (CONFIDENTIALITY_TEXT, else the domain's default words),
@@ -15,9 +15,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.phrasing import phrase
-from navigator.config import confidentiality_text
-from navigator.retention import retention_days
+from bot.actions.response_parts import phrase
+from infra.config import confidentiality_text
+from conversations.retention import retention_days
 
 
 def days_text(days: float) -> Text:

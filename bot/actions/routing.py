@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.find_help import ActionFindHelp, ActionMoreResults, latest_intent, place_in_message
 from bot.actions.handoff import ActionAdvocateStatus, still_asked
-from resources.geocode import geocode
+from resources.places.geocode import geocode
 
 
 class ActionRouteYesNo(Action):

@@ -16,9 +16,9 @@ from typing import List, Optional
 
 from sqlalchemy.orm import Session
 
-from resources.gazetteer import Place, gazetteer
-from resources.geocode import ZIP_RE, geocode, town_choices
-from resources.search import haversine_km, search_services
+from resources.places.gazetteer import Place, gazetteer
+from resources.places.geocode import ZIP_RE, geocode, town_choices
+from resources.search.nearby import haversine_km, search_services
 
 NEAR_SERVICE_KM = 50
 OTHER_TOWN_MIN_SHARE = 1 / 3

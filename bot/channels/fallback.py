@@ -40,11 +40,11 @@ from rasa.shared.core.events import Event, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 
-from bot.channels.words import Words
+from bot.channels.channel_responses import Words
 from bot.components.safety import DANGER_ENTITY, EMERGENCY_INTENT
 from bot.handoff_replies import CAN_DECLINE, after_asking, emergency_response, moment_responses
-from navigator.handoff_requests import ask_for_advocate
-from navigator.shifts import shift_state
+from conversations.handoff_requests import ask_for_advocate
+from conversations.shifts import shift_state
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ TEXT}` in, the bot's messages as a JSON list out, with these made safe.
   start with (bot/channels/sender_ids.py: `sms-`, `web-`, `wa-`, `whatsapp`) gets a 400 that says
   so and is not run, so a REST caller can never read from, write into or take over (as the
   output channel an advocate's reply goes to) an SMS, WhatsApp or web chat conversation.
-- A sender or an address over its rate limit (navigator.rate_limits) still reaches the safety
+- A sender or an address over its rate limit (infra.rate_limits) still reaches the safety
   net (safety_net.py): an emergency, or a conversation an advocate holds, is answered as usual
   (200); anything else is kept for the advocate and answered 429 with Retry-After and, in the
   usual list shape, `utter_rate_limited` (not every message gets an answer; 911, the 24/7 lines).
@@ -36,8 +36,8 @@ from bot.channels.fallback import always_answered
 from bot.channels.incoming import LONG_MESSAGE_RESPONSE, is_too_long, user_message
 from bot.channels.safety_net import over_the_limit
 from bot.channels.sender_ids import RESERVED_PREFIXES, owned_by_a_channel
-from bot.channels.words import Words
-from navigator.rate_limits import LIMITED_RESPONSE, Decision, client_address, survivor_limits
+from bot.channels.channel_responses import Words
+from infra.rate_limits import LIMITED_RESPONSE, Decision, client_address, survivor_limits
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""A message over a rate limit still reaches the safety net (navigator.rate_limits).
+"""A message over a rate limit still reaches the safety net (infra.rate_limits).
 
 The limits keep one client from taking a server's CPU or flooding the queue, but people in crisis
 send bursts of short pieces, and the tenth piece may be "he has a gun". So a message past a limit

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Text
 
-from bot.channels.sms_store import CONVERSATION_PREFIX as SMS_PREFIX
+from bot.channels.sms.store import CONVERSATION_PREFIX as SMS_PREFIX
 
-WEBCHAT_PREFIX = "web-"  # bot/channels/webchat.py: "web-" + 22 random characters
+WEBCHAT_PREFIX = "web-"  # bot/channels/webchat/socket.py: "web-" + 22 random characters
 WHATSAPP_PREFIXES = ("wa-", "whatsapp")  # reserved for the WhatsApp line (issue 20), whichever it uses
 RESERVED_PREFIXES = (SMS_PREFIX, WEBCHAT_PREFIX, *WHATSAPP_PREFIXES)
 

@@ -1,8 +1,8 @@
 """How much the Rasa server takes in, how fast it checks the action server's answers
 (bot/action_answer_check.py), the security headers on everything it answers (Rasa's own
-pages and HTTP API included), and its production-mode start-up check (navigator.production).
+pages and HTTP API included), and its production-mode start-up check (infra.production).
 
-The SERVER applies this, not each channel: bot/server.py (how the navigator starts every Rasa
+The SERVER applies this, not each channel: navigator/rasa_server.py (how the navigator starts every Rasa
 server) runs `check_settings()` before Rasa starts and `install(app)` on the Sanic app Rasa
 builds, whatever channels the credentials file opens. A channel that forgot to ask for the policy
 once let a Rasa server with only the SMS line skip all of it (issue 14, finding 4); now no
@@ -24,8 +24,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from navigator import config, shifts
-from navigator.production import exit_if_unsafe
+from infra import config
+from conversations import shifts
+from infra.production import exit_if_unsafe
 
 ACTION_TIMEOUT_S = 10  # a custom action takes milliseconds; a search on a large directory, well under a second
 REQUEST_MAX_BYTES = 64 * 1024
@@ -36,7 +37,7 @@ NOTHING_ALLOWED = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; 
 
 def check_settings() -> None:
     """Stop the Rasa server before it starts (before its model loads) when a setting is wrong: in
-    production mode, a missing secret (navigator.production: each server would otherwise make
+    production mode, a missing secret (infra.production: each server would otherwise make
     its own secret key, so texters' keys would differ between servers); always, staffed hours and
     confidentiality words that survivors would be told wrongly."""
     exit_if_unsafe("rasa server")
@@ -64,7 +65,7 @@ def install(app: Any) -> None:
 
 
 def installed(app: Any) -> bool:
-    """Whether `app` keeps the policy (bot/server.py refuses to run an app that does not)."""
+    """Whether `app` keeps the policy (navigator/rasa_server.py refuses to run an app that does not)."""
     return bool(getattr(app.ctx, "navigator_server_policy", False))
 
 

@@ -27,7 +27,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import yaml
 
-from navigator.config import BUILD_DIR
+from infra.config import BUILD_DIR
 
 DATA_DIR = Path(__file__).with_name("safety_data")
 MODEL_PATH = BUILD_DIR / "safety_model.joblib"

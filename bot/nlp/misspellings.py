@@ -1,7 +1,7 @@
 """spaCy component: towns and states typed with a slip ("omha", "bosie", "chicgo", "nebrska").
 
 The entity ruler only knows names spelt right. People texting in a hurry do not, so after the
-ruler this component looks at the words left over and asks resources.spelling for a
+ruler this component looks at the words left over and asks resources.places.spelling for a
 town or state one or two slips away. Guessing is only safe where a place is expected, so a
 window of 1-3 words is tried only:
   - after "in", "near", "around"… ("shelter in omha"),
@@ -21,8 +21,8 @@ from typing import Dict, List, Optional
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from resources.gazetteer import gazetteer
-from resources.spelling import closest_spelling
+from resources.places.gazetteer import gazetteer
+from resources.places.spelling import closest_spelling
 
 FACTORY = "navigator_misspelt_places"
 COMMON_WORDS_PATH = Path(__file__).with_name("common_words.txt")

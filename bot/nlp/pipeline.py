@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 from bot.nlp.misspellings import FACTORY as MISSPELT_PLACES  # registers the spaCy factory
-from navigator.config import BUILD_DIR
-from resources.gazetteer import ALIASES, STATES, gazetteer
+from infra.config import BUILD_DIR
+from resources.places.gazetteer import ALIASES, STATES, gazetteer
 
 PIPELINE_PATH = BUILD_DIR / "spacy_en_navigator"
 PIPELINE_VERSION = "2"  # bump when the patterns change shape, so set-up rebuilds and retrains

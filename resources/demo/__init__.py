@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from navigator import config
+from infra import config
 
 DEMO_DIRECTORY = Path(__file__).resolve().parent / "san_mateo"
 
@@ -28,8 +28,8 @@ def load_demo_if_empty(engine: Engine | None = None) -> bool:
     """Load the demo directory when the embedded default database has no services; True if loaded."""
     if not config.uses_embedded_database():
         return False
-    from navigator.db import get_engine
-    from resources.hsds_import import import_hsds
+    from infra.db import get_engine
+    from resources.importers.hsds_import import import_hsds
     from resources.models import create_directory_tables
 
     engine = engine or get_engine()

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from rasa_sdk import Tracker
 
-from navigator.config import ROOT
+from infra.config import ROOT
 
 SAMPLE_DIRECTORY = ROOT.parent / "shared" / "eval" / "sample" / "directory_hsds3"
 
@@ -38,8 +38,8 @@ def directory_db(tmp_path, monkeypatch) -> str:
     """A fresh DATABASE_URL holding the shared sample directory (Boise and Omaha services)."""
     if not SAMPLE_DIRECTORY.exists():
         pytest.skip("../shared/eval/sample is not here")
-    from navigator import db
-    from resources.hsds_import import import_hsds
+    from infra import db
+    from resources.importers.hsds_import import import_hsds
 
     url = f"sqlite:///{tmp_path}/navigator.db"
     monkeypatch.setenv("DATABASE_URL", url)

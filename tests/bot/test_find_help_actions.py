@@ -8,8 +8,8 @@ from bot.actions.find_help import ActionAnswerHours, ActionAskKind, ActionFindHe
 from bot.actions.notices import ActionNotices
 from bot.actions.routing import ActionRouteFallback, ActionRouteYesNo
 from bot.actions.where import where_to_search
-from bot.wording import SMS_LIMIT
-from navigator.db import session_scope
+from bot.response_rules import SMS_LIMIT
+from infra.db import session_scope
 
 
 def run(action, tracker, domain):

@@ -10,11 +10,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.handoff import (ActionAdvocateStatus, ActionDeclineAdvocate, ActionEmergency, ActionHumanHandoff,
                                  ActionNoFirstContact)
-from bot.actions.phrasing import phrase
+from bot.actions.response_parts import phrase
 from bot.actions.routing import ActionRouteFallback, ActionRouteYesNo
-from navigator import db, handoff_requests
-from navigator.alerts import Alert
-from navigator.handoffs import claim_handoff, list_handoffs
+from infra import db
+from conversations import handoff_requests
+from conversations.alerts import Alert
+from conversations.handoffs import claim_handoff, list_handoffs
 from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER, TwilioStandIn
 
 UNREACHABLE_DB = "postgresql://nobody@127.0.0.1:1/unreachable"  # refused at once

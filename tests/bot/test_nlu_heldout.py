@@ -4,8 +4,8 @@ import pytest
 import yaml
 
 from benchmarks.nlu.evaluate import HELDOUT_SETS, load_heldout, normalise, training_texts
-from navigator.config import ROOT
-from resources.geocode import geocode
+from infra.config import ROOT
+from resources.places.geocode import geocode
 
 DOMAIN_INTENTS = set(yaml.safe_load((ROOT / "domain.yml").read_text())["intents"])
 

@@ -6,9 +6,9 @@ import yaml
 
 from bot.components.places import places_in_doc
 from bot.nlp.misspellings import common_words
-from navigator.config import ROOT
-from resources.geocode import geocode
-from resources.spelling import closest_spelling
+from infra.config import ROOT
+from resources.places.geocode import geocode
+from resources.places.spelling import closest_spelling
 
 
 def places(nlp, text):

@@ -4,10 +4,10 @@ own limits of confidentiality, always after "you never have to report anything t
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import wording
-from bot.actions.phrasing import phrase
+from bot import response_rules as wording
+from bot.actions.response_parts import phrase
 from bot.actions.privacy import ActionAnswerConfidentiality, ActionAnswerPrivacy
-from navigator import config
+from infra import config
 
 
 def answer(action, tracker, domain) -> str:

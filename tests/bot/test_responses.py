@@ -1,4 +1,4 @@
-"""The words the assistant says, checked on every response in the domain (bot.wording holds the
+"""The words the assistant says, checked on every response in the domain (bot.response_rules holds the
 rules: one SMS, grade 6, no "why", no blame, no police condition), plus what every conversation
 must hear once, and a second language added without code."""
 import copy
@@ -7,10 +7,10 @@ import re
 import pytest
 import yaml
 
-from bot import wording
+from bot import response_rules as wording
 from bot.actions.find_help import service_text
-from bot.actions.phrasing import phrase
-from navigator.config import ROOT
+from bot.actions.response_parts import phrase
+from infra.config import ROOT
 from tests.bot.conftest import make_tracker
 
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from navigator.build import model_path
-from navigator.config import ROOT
+from navigator.setup import model_path
+from infra.config import ROOT
 from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER, TwilioStandIn
 from tests.helpers import Stack
 

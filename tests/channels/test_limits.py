@@ -29,9 +29,9 @@ from sanic import Sanic
 
 from bot.channels.incoming import MAX_TEXT_CHARS
 from bot.channels.rest import SafeRestInput
-from bot.channels.webchat import WebChatInput, allowed_origins, demo_policy, origin_allowed
-from navigator.config import ROOT
-from navigator.rate_limits import Limiter, Rate, TokenBuckets, client_address, survivor_limits
+from bot.channels.webchat.socket import WebChatInput, allowed_origins, demo_policy, origin_allowed
+from infra.config import ROOT
+from infra.rate_limits import Limiter, Rate, TokenBuckets, client_address, survivor_limits
 from tests.helpers import free_port
 
 _apps = itertools.count(1)

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from navigator.config import ROOT
+from infra.config import ROOT
 from tests.channels.test_twilio_line import (RESPONSES, conversation_of, new_phone, nothing_more_sent, replies,
                                              text, tracker)
 from tests.console.conftest import PASSWORD, Browser

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from navigator import db
-from navigator.handoffs import list_handoffs
+from infra import db
+from conversations.handoffs import list_handoffs
 from tests.channels.test_twilio_line import RESPONSES, conversation_of, new_phone, text, tracker
 from tests.helpers import wait_until
 

@@ -7,10 +7,10 @@ import datetime as dt
 
 import pytest
 
-from bot.channels import sms_outbox, sms_store
-from bot.channels.sms_outbox import SmsOutbox
-from bot.channels.twilio_rest import TwilioSettings
-from navigator import db
+from bot.channels.sms import outbox as sms_outbox, store as sms_store
+from bot.channels.sms.outbox import SmsOutbox
+from infra.twilio_client import TwilioSettings
+from infra import db
 from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER
 from tests.helpers import free_port
 
@@ -19,7 +19,7 @@ DOWN = (503,) * 5  # every quick attempt of send_sms fails
 
 @pytest.fixture
 def database(tmp_path, monkeypatch):
-    monkeypatch.setattr("bot.channels.twilio_rest.FIRST_RETRY_DELAY_S", 0.01)
+    monkeypatch.setattr("infra.twilio_client.FIRST_RETRY_DELAY_S", 0.01)
     path = tmp_path / "navigator.db"
     db.create_schema(db.make_engine(f"sqlite:///{path}"))
     return path
@@ -171,7 +171,7 @@ def test_a_bot_reply_goes_stale_in_minutes_an_advocates_waits_and_is_shown_if_it
     """A stale text can arrive when someone else holds the phone: the bot's own words are not sent
     after BOT_REPLY_LIFETIME; an advocate chose theirs, so they wait longer, and the console shows
     the handoff's words that never went out."""
-    from navigator.handoffs import Handoff, open_handoff
+    from conversations.handoffs import Handoff, open_handoff
 
     bot_phone, advocate_phone = "+15550106008", "+15550106009"
     bot_texter, advocate_texter = texter(engine, bot_phone), texter(engine, advocate_phone)

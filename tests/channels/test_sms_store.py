@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
-from bot.channels import sms_store
-from navigator import db
+from bot.channels.sms import store as sms_store
+from infra import db
 
 PHONE = "+15555550123"
 NUMBER_FORMS = (b"+15555550123", b"5555550123", b"555-555-0123")

@@ -1,7 +1,7 @@
 """How the bot's messages become SMS text, and how a texter's short replies are read."""
 import pytest
 
-from bot.channels.sms_text import (
+from infra.sms_text import (
     SMS_MAX_CHARS, chosen_payload, keyword, number_reply, sms_length, split_for_sms, turn_text,
 )
 

@@ -12,8 +12,8 @@ import uuid
 
 import pytest
 
-from navigator import db
-from navigator.handoffs import list_handoffs
+from infra import db
+from conversations.handoffs import list_handoffs
 from tests.channels.test_twilio_line import conversation_of, new_phone, text
 from tests.helpers import http, wait_until
 

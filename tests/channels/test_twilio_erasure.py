@@ -6,12 +6,12 @@ import datetime as dt
 
 import pytest
 
-from bot.channels import sms_store, twilio_erasure
-from bot.channels.sms_outbox import SmsOutbox
-from bot.channels.twilio_erasure import TwilioEraser
-from bot.channels.twilio_rest import TwilioSettings
-from navigator import db
-from navigator.retention import erase_conversation, purge
+from bot.channels.sms import store as sms_store, erasure as twilio_erasure
+from bot.channels.sms.outbox import SmsOutbox
+from bot.channels.sms.erasure import TwilioEraser
+from infra.twilio_client import TwilioSettings
+from infra import db
+from conversations.retention import erase_conversation, purge
 from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER
 
 

@@ -16,9 +16,9 @@ import pytest
 import yaml
 from twilio.request_validator import RequestValidator
 
-from bot.channels import sms_store
-from navigator import db
-from navigator.config import ROOT
+from bot.channels.sms import store as sms_store
+from infra import db
+from infra.config import ROOT
 from tests.channels.conftest import WEBHOOK_URL
 from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER
 from tests.helpers import http, wait_until

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from bot.channels.twilio_rest import TwilioNotConfigured, TwilioSendError, TwilioSettings, retry_delay, send_sms
+from infra.twilio_client import TwilioNotConfigured, TwilioSendError, TwilioSettings, retry_delay, send_sms
 from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER
 
 PHONE = "+15550103001"
@@ -44,7 +44,7 @@ def test_a_refusal_that_retrying_cannot_fix_is_final_at_once(twilio, settings):
 
 
 def test_giving_up_after_the_last_attempt(twilio, settings, monkeypatch):
-    monkeypatch.setattr("bot.channels.twilio_rest.FIRST_RETRY_DELAY_S", 0.01)
+    monkeypatch.setattr("infra.twilio_client.FIRST_RETRY_DELAY_S", 0.01)
     twilio.fail_next(500, 500, 500)
     with pytest.raises(TwilioSendError) as refused:
         asyncio.run(send_sms(PHONE, "never sent", settings, attempts=3))

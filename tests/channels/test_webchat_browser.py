@@ -16,7 +16,7 @@ import pytest
 import yaml
 from playwright import sync_api as playwright_api
 
-from navigator.config import ROOT
+from infra.config import ROOT
 from tests.channels.tcp_proxy import DroppableNetwork
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, http, require_chromium
 

@@ -1,4 +1,4 @@
-"""The web chat's WebSocket protocol (bot/channels/webchat.py) where the browser does not show it:
+"""The web chat's WebSocket protocol (bot/channels/webchat/socket.py) where the browser does not show it:
 an advocate's messages are marked as a person's, live and in the history, and never carry who the
 advocate is; "erase" deletes the conversation from every store (after a turn still running), every
 tab of it hears "erased", and its session id never brings the old history back; a quick exit does
@@ -23,8 +23,8 @@ from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, UserUttered
 
-from bot.channels.webchat import ERROR_REPLY, WebChatInput, WebChatOutput, bot_message, transcript
-from navigator.config import ROOT
+from bot.channels.webchat.socket import ERROR_REPLY, WebChatInput, WebChatOutput, bot_message, transcript
+from infra.config import ROOT
 from tests.console.conftest import PASSWORD, Browser
 from tests.helpers import NAVIGATOR, http, wait_until
 

@@ -1,4 +1,4 @@
-"""The web chat's sessions (bot/channels/webchat_sessions.py and the hello in webchat.py): a session
+"""The web chat's sessions (bot/channels/webchat/sessions.py and the hello in webchat.py): a session
 resumes only with the secret it was issued with, the secret is never stored, any Rasa server
 sharing DATABASE_URL can check it, and erase, purge and quick exit end it. In-process."""
 from __future__ import annotations
@@ -17,9 +17,10 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import select
 
-from bot.channels import webchat_sessions
-from bot.channels.webchat import WebChatInput
-from navigator import db, retention
+from bot.channels.webchat import sessions as webchat_sessions
+from bot.channels.webchat.socket import WebChatInput
+from infra import db
+from conversations import retention
 from tests.channels.test_webchat_protocol import domain
 
 SAID = "He took my phone last night"

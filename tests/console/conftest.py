@@ -19,9 +19,9 @@ from typing import Optional
 import pytest
 from sqlalchemy import delete
 
-from navigator import db
-from navigator.advocates import LoginFailure, add_advocate
-from navigator.config import ROOT
+from infra import db
+from console.accounts import LoginFailure, add_advocate
+from infra.config import ROOT
 from tests.helpers import free_port, http, wait_until
 
 RASA_TOKEN = "standin-rasa-token"

@@ -3,8 +3,8 @@ import io
 
 import pytest
 
-from navigator import db
-from navigator.advocates import Advocate, LockoutPolicy, sign_in, sign_in_delay
+from infra import db
+from console.accounts import Advocate, LockoutPolicy, sign_in, sign_in_delay
 from navigator.cli import main
 
 PASSWORD = "a long enough password"

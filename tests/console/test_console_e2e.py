@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from navigator.build import model_path
-from navigator.config import ROOT
+from navigator.setup import model_path
+from infra.config import ROOT
 from tests.console.conftest import PASSWORD, Browser
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, NAVIGATOR, Stack, http, require_chromium, wait_until
 

@@ -12,9 +12,9 @@ import uuid
 from sqlalchemy import select, update
 
 from console.sessions import AdvocateSession
-from navigator.advocates import LoginFailure, disable_advocate, enable_advocate
-from navigator.audit import AuditEntry
-from navigator.handoffs import Handoff, open_handoff
+from console.accounts import LoginFailure, disable_advocate, enable_advocate
+from console.audit import AuditEntry
+from conversations.handoffs import Handoff, open_handoff
 from tests.console.conftest import PASSWORD, Browser
 
 EVENTS = "tracker/events"

@@ -8,9 +8,9 @@ from sqlalchemy import inspect, text
 
 from console.render import TEMPLATES, STATIC
 from console.transcript import transcript_lines
-from navigator import db
-from navigator.advocates import LockoutPolicy, LoginFailure, add_advocate, sign_in
-from navigator.handoffs import (HandoffStateError, claim_handoff, close_handoff, conversation_handle, held_by,
+from infra import db
+from console.accounts import LockoutPolicy, LoginFailure, add_advocate, sign_in
+from conversations.handoffs import (HandoffStateError, claim_handoff, close_handoff, conversation_handle, held_by,
                                 list_handoffs, mark_handed_back, open_handoff, reserve_unclaimed_notice,
                                 unclaimed_since, utcnow)
 

@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from navigator.advocates import add_advocate
-from navigator.config import ROOT
-from navigator.tokens import create_token
+from console.accounts import add_advocate
+from infra.config import ROOT
+from console.tokens import create_token
 from tests.console.conftest import PASSWORD, Browser, ConsoleProcess
 from tests.helpers import http
 

@@ -1,4 +1,4 @@
-"""The queue tells advocates whether anyone is on shift (navigator/shifts.py), and so what
+"""The queue tells advocates whether anyone is on shift (conversations/shifts.py), and so what
 survivors who write now are told: on shift until when, off shift until when (and whether their
 requests wait or are not kept), staffed 24/7, or never staffed. On the page and in /queue.json,
 which the page's script uses to keep the line up to date."""
@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from console.render import shift_status
-from navigator.advocates import add_advocate
+from console.accounts import add_advocate
 from tests.console.conftest import PASSWORD, Browser, ConsoleProcess
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, require_chromium
 

@@ -5,10 +5,11 @@ import datetime as dt
 import pytest
 from sqlalchemy import inspect, text
 
-from navigator import db, tokens
+from infra import db
+from console import tokens
 from navigator.cli import main
-from navigator.handoffs import list_handoffs, open_handoff, utcnow
-from navigator.tokens import ApiToken, create_token, find_token, verify_token
+from conversations.handoffs import list_handoffs, open_handoff, utcnow
+from console.tokens import ApiToken, create_token, find_token, verify_token
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from navigator.audit import AuditEntry
-from navigator.handoffs import Handoff, open_handoff
+from console.audit import AuditEntry
+from conversations.handoffs import Handoff, open_handoff
 from tests.console.conftest import ConsoleProcess, RasaStandIn
 from tests.helpers import wait_until
 

@@ -7,7 +7,7 @@ import datetime as dt
 import html
 import uuid
 
-from navigator.handoffs import Handoff, open_handoff
+from conversations.handoffs import Handoff, open_handoff
 from tests.console.conftest import Browser
 from tests.console.test_console_pages import EVENTS, call, told
 

@@ -21,10 +21,10 @@ import yaml
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.find_help import ActionAnswerHours, ActionFindHelp
-from navigator import db
-from navigator.build import model_path
-from navigator.config import ROOT
-from navigator.launcher import STOP_GRACE_S
+from infra import db
+from navigator.setup import model_path
+from infra.config import ROOT
+from navigator.serve import STOP_GRACE_S
 from tests.bot.conftest import make_tracker
 from tests.channels.tcp_proxy import DroppableNetwork
 from tests.helpers import Stack, free_port, http, wait_until

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from navigator.build import model_path
+from navigator.setup import model_path
 from tests.helpers import Stack, wait_until
 
 pytestmark = pytest.mark.e2e

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from navigator.launcher import StatusFile
+from navigator.serve import StatusFile
 from tests.helpers import free_port, http
 
 

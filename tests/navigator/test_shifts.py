@@ -1,4 +1,4 @@
-"""Staffed hours (navigator/shifts.py): reading STAFFED_HOURS, STAFFED_TIMEZONE and
+"""Staffed hours (conversations/shifts.py): reading STAFFED_HOURS, STAFFED_TIMEZONE and
 AFTER_HOURS_HANDOFFS (each bad value stops the process with a message naming it), whether an
 advocate is on shift at the edges, overnight and over a weekend, the two daylight-saving nights
 of America/Chicago, and how a moment is said to a survivor."""
@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from navigator import shifts
-from navigator.shifts import ShiftState, SpokenTime, parse_hours, parse_schedule
+from conversations import shifts
+from conversations.shifts import ShiftState, SpokenTime, parse_hours, parse_schedule
 
 CHICAGO = ZoneInfo("America/Chicago")
 UTC = dt.timezone.utc

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from navigator.launcher import Backoff, StatusFile, Supervisor, exit_status, wait_for_start_up
+from navigator.serve import Backoff, StatusFile, Supervisor, exit_status, wait_for_start_up
 from tests.helpers import wait_until
 
 SLEEPS = [sys.executable, "-c", "import time; time.sleep(60)"]

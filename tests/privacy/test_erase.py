@@ -4,12 +4,12 @@ import time
 
 from sqlalchemy import text
 
-from bot.channels import sms_store
-from navigator import db
-from navigator.alerts import Alert
-from navigator.audit import record
-from navigator.handoffs import list_handoffs, open_handoff
-from navigator.retention import erase_conversation
+from bot.channels.sms import store as sms_store
+from infra import db
+from conversations.alerts import Alert
+from console.audit import record
+from conversations.handoffs import list_handoffs, open_handoff
+from conversations.retention import erase_conversation
 from tests.privacy.test_purge import file_bytes, save_conversation, sqlite_without_secure_delete, stores
 
 

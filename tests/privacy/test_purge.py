@@ -12,11 +12,11 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from navigator import db
+from infra import db
 from navigator.cli import main
-from navigator.alerts import Alert
-from navigator.handoffs import close_handoff, list_handoffs, open_handoff
-from navigator.retention import DailyPurge, PurgeReport, purge, retention_days
+from conversations.alerts import Alert
+from conversations.handoffs import close_handoff, list_handoffs, open_handoff
+from conversations.retention import DailyPurge, PurgeReport, purge, retention_days
 from tests.helpers import wait_until
 
 DAY = 86400
@@ -105,7 +105,7 @@ def test_negative_days_is_a_clear_error(tmp_path, monkeypatch):
 
 
 def test_purge_forgets_the_texters_number_with_the_conversation(tmp_path, monkeypatch):
-    from bot.channels import sms_store
+    from bot.channels.sms import store as sms_store
 
     store, _, directory_path = stores(tmp_path, monkeypatch)
     engine = db.get_engine()

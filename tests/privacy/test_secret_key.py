@@ -3,7 +3,7 @@ import stat
 
 import pytest
 
-from navigator import secret_key
+from infra import secret_key
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from resources import hsds3_json
-from resources.csv_files import read_csv, read_datapackage
-from resources.hsds_import import read_exports
-from resources.hsds_records import HSDS_FIELDS, DirectoryRecords, HsdsImportError
+from resources.importers import hsds3_json
+from resources.importers.csv_files import read_csv, read_datapackage
+from resources.importers.hsds_import import read_exports
+from resources.importers.hsds_records import HSDS_FIELDS, DirectoryRecords, HsdsImportError
 from tests.property.strategies import CELL_WORDS, PARSERS
 
 KEYS = sorted({f for fields in HSDS_FIELDS.values() for f in fields} | {

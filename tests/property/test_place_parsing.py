@@ -16,11 +16,11 @@ from sqlalchemy import create_engine
 from bot.actions.where import Where, is_bare_town, where_to_search
 from bot.channels.incoming import MAX_TEXT_CHARS  # the longest message Rasa reads
 from bot.components.places import places_in_doc, town_value
-from navigator.config import ROOT
-from resources.gazetteer import Place
-from resources.geocode import geocode, geocode_address, town, town_choices
-from resources.search import UnknownPlaceError, resolve_place
-from resources.spelling import closest_spelling
+from infra.config import ROOT
+from resources.places.gazetteer import Place
+from resources.places.geocode import geocode, geocode_address, town, town_choices
+from resources.search.nearby import UnknownPlaceError, resolve_place
+from resources.places.spelling import closest_spelling
 from tests.bot.conftest import nlp  # noqa: F401  (the saved spaCy pipeline, a session fixture)
 from tests.property.strategies import PARSERS, PLACE_WORDS, any_text
 
@@ -105,8 +105,8 @@ def directory_session():
     from sqlalchemy.orm import Session
     from sqlalchemy.pool import StaticPool
 
-    from navigator.db import create_schema
-    from resources.hsds_import import import_hsds
+    from infra.db import create_schema
+    from resources.importers.hsds_import import import_hsds
 
     engine = create_engine("sqlite://", future=True, poolclass=StaticPool,
                            connect_args={"check_same_thread": False})

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
-from navigator.db import Base, make_engine, session_scope
-from resources.gazetteer import Place
-from resources.search_index import refresh_search_points
+from infra.db import Base, make_engine, session_scope
+from resources.places.gazetteer import Place
+from resources.search.index import refresh_search_points
 from resources.models import (Address, Language, Location, Organization, Phone, Schedule, Service,
                               ServiceAtLocation, ServiceKind, ServiceTag)
 
@@ -54,7 +54,7 @@ def engine(tmp_path):
 @pytest.fixture
 def sample_engine(engine, shared):
     """A directory holding the shared HSDS 3.0 sample (10 services in Boise and Omaha)."""
-    from resources.hsds_import import import_hsds
+    from resources.importers.hsds_import import import_hsds
 
     import_hsds(shared.sample, engine)
     return engine

@@ -3,9 +3,9 @@ from datetime import datetime
 
 import pytest
 
-from resources.cleaning import age_range, fix_prose, normalise_time, normalise_url
-from resources.hours import ScheduleRow, open_at
-from resources.languages import language_code, parse_language_codes, parse_languages
+from resources.importers.cleaning import age_range, fix_prose, normalise_time, normalise_url
+from resources.search.hours import ScheduleRow, open_at
+from resources.taxonomy.languages import language_code, parse_language_codes, parse_languages
 
 
 @pytest.mark.parametrize("text, expected", [

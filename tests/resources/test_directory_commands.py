@@ -196,8 +196,8 @@ def test_reindex_recomputes_kinds(run, shared):
 def test_long_imports_show_progress_on_a_terminal_and_never_row_contents(engine, tmp_path):
     import io
 
-    from resources.hsds_import import import_hsds
-    from resources.progress import TerminalProgress, progress_for
+    from resources.importers.hsds_import import import_hsds
+    from resources.importers.progress import TerminalProgress, progress_for
 
     class Terminal(io.StringIO):
         def isatty(self):

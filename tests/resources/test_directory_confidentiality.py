@@ -2,8 +2,8 @@
 and the operator's configuration (DIRECTORY_CONFIDENTIAL_IDS / _PUBLIC_IDS / _CONFIDENTIAL_TAGS)."""
 import json
 
-from navigator.db import session_scope
-from resources.search import search_services
+from infra.db import session_scope
+from resources.search.nearby import search_services
 
 HOME = (40.0, -100.0)
 

@@ -1,11 +1,11 @@
 """Demo rows go only into the embedded default database, and only while it is empty."""
 from sqlalchemy import select
 
-from navigator.db import session_scope
+from infra.db import session_scope
 from resources.demo import DEMO_DIRECTORY, load_demo_if_empty
-from resources.hsds_import import import_hsds
+from resources.importers.hsds_import import import_hsds
 from resources.models import Service
-from resources.search import search_near
+from resources.search.nearby import search_near
 from resources.stats import directory_stats
 
 

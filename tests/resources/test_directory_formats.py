@@ -5,10 +5,10 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from navigator.db import session_scope
-from resources.hsds_import import import_hsds
+from infra.db import session_scope
+from resources.importers.hsds_import import import_hsds
 from resources.models import Address, Attribute, Language, Phone, Schedule, Service, ServiceAtLocation, ServiceKind
-from resources.search import search_near
+from resources.search.nearby import search_near
 from resources.stats import directory_stats
 
 
@@ -65,7 +65,7 @@ def test_json_page_of_services_and_tabular_json(engine, shared):
 def test_broken_json_is_a_clear_error(engine, tmp_path):
     bad = tmp_path / "services.json"
     bad.write_text('{"contents": [{"id": "s1", "name": "x",}]}')
-    from resources.hsds_import import HsdsImportError
+    from resources.importers.hsds_import import HsdsImportError
     with pytest.raises(HsdsImportError, match=r"services.json line 1: not valid JSON"):
         import_hsds(bad, engine)
     assert count(engine, Service) == 0

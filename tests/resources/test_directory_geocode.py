@@ -1,5 +1,5 @@
 """Offline geocoding of what a person types as a place."""
-from resources.geocode import geocode
+from resources.places.geocode import geocode
 
 
 def test_zip_code_gives_that_zip():

@@ -1,7 +1,7 @@
 """Opening hours as one short line."""
 from datetime import date
 
-from resources.hours import ScheduleRow, describe_hours, parse_time
+from resources.search.hours import ScheduleRow, describe_hours, parse_time
 
 
 def test_weekday_ranges_and_single_days():

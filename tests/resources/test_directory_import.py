@@ -5,8 +5,8 @@ import shutil
 import pytest
 from sqlalchemy import func, select
 
-from navigator.db import session_scope
-from resources.hsds_import import HsdsImportError, import_hsds
+from infra.db import session_scope
+from resources.importers.hsds_import import HsdsImportError, import_hsds
 from resources.models import Location, Phone, Service, ServiceKind
 from resources.stats import directory_stats
 
@@ -103,12 +103,12 @@ def test_unreadable_input_is_an_error_and_changes_nothing(engine, tmp_path, brea
 
 
 def test_failure_while_writing_rolls_everything_back(engine, monkeypatch, shared):
-    import resources.kinds
+    import resources.taxonomy.kinds
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(resources.kinds, "refresh_service_kinds", broken)
+    monkeypatch.setattr(resources.taxonomy.kinds, "refresh_service_kinds", broken)
     with pytest.raises(RuntimeError):
         import_hsds(shared.sample, engine)
     assert stats(engine)["services"] == 0 and stats(engine)["organizations"] == 0

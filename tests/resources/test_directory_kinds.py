@@ -3,7 +3,7 @@ import csv
 
 import pytest
 
-from resources.kinds import (KIND_MAP_PATH, KINDS, KindMap, TermInfo, TermMatch, UnknownKindError, classify_service,
+from resources.taxonomy.kinds import (KIND_MAP_PATH, KINDS, KindMap, TermInfo, TermMatch, UnknownKindError, classify_service,
                              classify_term, derive_kind_map, keyword_kinds, normalize_kind)
 
 
@@ -48,7 +48,7 @@ def test_open_eligibility_by_id_or_by_name():
 
 
 def test_term_without_match_inherits_from_its_parent():
-    from resources.kinds import TermClassifier
+    from resources.taxonomy.kinds import TermClassifier
 
     classifier = TermClassifier(db=None)
     classifier.remember(TermInfo("parent", "1111", "Legal", None, "Open Eligibility"))

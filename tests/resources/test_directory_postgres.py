@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from navigator.db import create_schema, make_engine, session_scope
-from resources.hsds_import import HsdsImportError, import_hsds
-from resources.search import search_near
+from infra.db import create_schema, make_engine, session_scope
+from resources.importers.hsds_import import HsdsImportError, import_hsds
+from resources.search.nearby import search_near
 from resources.stats import directory_stats
 
 pytestmark = pytest.mark.postgres

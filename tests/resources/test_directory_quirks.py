@@ -7,11 +7,11 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import func, select
 
-from navigator.db import Base, make_engine, session_scope
-from resources.gazetteer import gazetteer
-from resources.hsds_import import import_hsds
+from infra.db import Base, make_engine, session_scope
+from resources.places.gazetteer import gazetteer
+from resources.importers.hsds_import import import_hsds
 from resources.models import (Address, Language, Location, LocationGeocode, Schedule, Service, ServiceKind)
-from resources.search import search_near
+from resources.search.nearby import search_near
 from resources.stats import directory_stats
 
 MONDAY_NOON_MIAMI = datetime(2024, 5, 6, 16, 0, tzinfo=timezone.utc)  # 12:00 in Miami (EDT)
@@ -63,7 +63,7 @@ def test_miami_prose_only_hours_are_kept_and_shown(miami):
     with session_scope(miami[0]) as s:
         descriptions = set(s.execute(select(Schedule.description).where(Schedule.service_id == "7444")).scalars())
         assert descriptions == {"9:00am-12:00pm; 1:00pm-4:00pm, Mon-Fri"}
-        from resources.search import _describe, _Hit
+        from resources.search.nearby import _describe, _Hit
         [result] = _describe(s, "mental_health", [_Hit(1.0, "7444", "7444", "7444", "America/New_York")],
                              MONDAY_NOON_MIAMI)
     assert result.hours == "9:00am-12:00pm; 1:00pm-4:00pm, Mon-Fri"

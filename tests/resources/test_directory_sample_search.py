@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from navigator.db import session_scope
-from resources.search import search_near
+from infra.db import session_scope
+from resources.search.nearby import search_near
 
 
 @pytest.mark.parametrize("kind, near, first", [

@@ -4,9 +4,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from navigator.db import session_scope
-from resources.kinds import UnknownKindError
-from resources.search import MAX_RADIUS_KM, SearchError, UnknownPlaceError, search_near, search_services
+from infra.db import session_scope
+from resources.taxonomy.kinds import UnknownKindError
+from resources.search.nearby import MAX_RADIUS_KM, SearchError, UnknownPlaceError, search_near, search_services
 
 KM_PER_DEG_LAT = 111.195
 HOME = (40.0, -100.0)
@@ -229,8 +229,8 @@ def test_a_search_reads_only_a_bounded_page_of_the_index(engine, directory, at):
 def test_a_running_navigator_sees_a_new_import_without_a_restart(tmp_path, shared):
     """The bot and the console keep their engine for their whole life; an import from the CLI (another
     process, another engine) is seen by their next search."""
-    from navigator.db import Base, make_engine
-    from resources.hsds_import import import_hsds
+    from infra.db import Base, make_engine
+    from resources.importers.hsds_import import import_hsds
 
     url = f"sqlite:///{tmp_path}/live.db"
     running = make_engine(url)
@@ -248,8 +248,8 @@ def test_a_database_from_before_the_index_is_upgraded_when_the_schema_is_created
     """An agency's existing database keeps finding services after an upgrade, without a re-import."""
     from sqlalchemy import text
 
-    from navigator.db import create_schema
-    from resources.hsds_import import import_hsds
+    from infra.db import create_schema
+    from resources.importers.hsds_import import import_hsds
 
     import_hsds(shared.sample, engine)
     with engine.begin() as conn:  # the index as an older version left it: another shape, and empty

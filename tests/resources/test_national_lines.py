@@ -1,13 +1,13 @@
-"""The national 24/7 lines are data (resources/data/national_lines.csv); the bot says them in words in
+"""The national 24/7 lines are data (resources/taxonomy/data/national_lines.csv); the bot says them in words in
 domain.yml, so every number here must be in that kind's words there."""
 import re
 
 import pytest
 import yaml
 
-from navigator.config import ROOT
-from resources.kinds import KINDS, UnknownKindError
-from resources.national_lines import national_lines
+from infra.config import ROOT
+from resources.taxonomy.kinds import KINDS, UnknownKindError
+from resources.taxonomy.national_lines import national_lines
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ from urllib.parse import quote
 import pytest
 import websockets
 
-from navigator import db
+from infra import db
 from tests.channels import conftest as channel_fixtures
 from tests.channels.test_twilio_line import conversation_of, replies, text, tracker
 from tests.channels.test_webchat_protocol import ANSWER, ASK, Chat, advocate_says

@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import update
 
 from navigator.cli import main
-from navigator.handoffs import utcnow
-from navigator.tokens import ApiToken
+from conversations.handoffs import utcnow
+from console.tokens import ApiToken
 from tests.console.conftest import Browser, console_with_advocates
 from tests.console.test_console_pages import audit_rows, handoff_row, new_handoff
 from tests.helpers import http

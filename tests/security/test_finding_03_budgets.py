@@ -3,7 +3,7 @@ and the advocates' phones, because every new sender id opened a handoff and ever
 handoff texted every on-call number.
 
 The attack here: many forged emergencies, each from a new conversation, asked of
-navigator.handoff_requests as the action server and the Rasa server's fallback ask it.
+conversations.handoff_requests as the action server and the Rasa server's fallback ask it.
 What must happen: past FLOOD_ALERTS_PER_WINDOW no alert names its handoff, and ONE summary per
 on-call number says how many wait (claimed once, whatever number of processes try); past
 FLOOD_HANDOFFS_PER_WINDOW a conversation that has just begun is answered "could not reach an
@@ -19,9 +19,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from navigator import alerts, db, handoff_requests
-from navigator.alerts import Alert, AlertSummary
-from navigator.handoffs import Handoff, claim_handoff, close_handoff, list_handoffs, open_handoff, utcnow
+from conversations import alerts, handoff_requests
+from infra import db
+from conversations.alerts import Alert, AlertSummary
+from conversations.handoffs import Handoff, claim_handoff, close_handoff, list_handoffs, open_handoff, utcnow
 from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER, TwilioStandIn
 
 ON_CALL = ("+15550002001", "+15550002002", "+15550002003")
@@ -197,7 +198,7 @@ def test_conversations_that_are_not_new_are_never_budgeted(queue, monkeypatch):
 
 
 def test_the_budgets_come_from_the_environment(monkeypatch):
-    from navigator import flood_budget
+    from conversations import flood_budget
 
     monkeypatch.setenv("FLOOD_HANDOFFS_PER_WINDOW", "many")
     with pytest.raises(SystemExit, match="FLOOD_HANDOFFS_PER_WINDOW"):

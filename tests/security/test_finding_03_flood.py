@@ -20,7 +20,7 @@ import sqlite3
 
 import pytest
 
-from navigator.build import model_path
+from navigator.setup import model_path
 from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER
 from tests.helpers import Stack, http, wait_until
 

@@ -9,7 +9,7 @@ Sanic's 100 MB, and parsed a form that large before the Twilio signature was che
 answers had no security headers.
 
 The attack, performed here: start a Rasa server the way the navigator starts one
-(bot/server.py), with a credentials file that opens ONLY the Twilio SMS channel, in production
+(navigator/rasa_server.py), with a credentials file that opens ONLY the Twilio SMS channel, in production
 mode: first without NAVIGATOR_SECRET_KEY, then with every setting production needs; POST a 1 MB
 form, correctly signed as Twilio would sign it, to the SMS webhook; look at the headers of its
 answers. And, without starting a server, build the app Rasa builds for a channel that knows
@@ -37,15 +37,15 @@ import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
 from bot.channels import server_policy
-from navigator import db, production
-from navigator.build import model_path
-from navigator.config import ROOT
+from infra import db, production
+from navigator.setup import model_path
+from infra.config import ROOT
 from tests.channels.conftest import WEBHOOK_URL, twilio  # noqa: F401  (Twilio's stand-in)
 from tests.channels.test_twilio_line import new_phone, replies, sms_form
 from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER
 from tests.helpers import free_port, http, wait_until
 
-SMS_ONLY = "bot.channels.twilio.TwilioSmsInput:\n"  # credentials.yml's SMS line, and nothing else
+SMS_ONLY = "bot.channels.sms.webhook.TwilioSmsInput:\n"  # credentials.yml's SMS line, and nothing else
 SECURITY_HEADERS = {"x-content-type-options": "nosniff", "referrer-policy": "no-referrer",
                     "cache-control": "no-store"}
 START_TIMEOUT_S = 300
@@ -73,11 +73,11 @@ def production_environment(work: Path, twilio_url: str) -> dict[str, str]:
 
 
 def rasa_server(work: Path, env: dict[str, str], port: int) -> subprocess.Popen:
-    """A Rasa server as navigator.launcher starts one, but with the SMS line only."""
+    """A Rasa server as navigator.serve starts one, but with the SMS line only."""
     credentials = work / "sms-only.yml"
     credentials.write_text(SMS_ONLY)
     log = open(work / "rasa.log", "ab")
-    return subprocess.Popen([sys.executable, "-m", "bot.server", "run", "--model", str(model_path()), "--enable-api",
+    return subprocess.Popen([sys.executable, "-m", "navigator.rasa_server", "run", "--model", str(model_path()), "--enable-api",
                              "--interface", "127.0.0.1", "--port", str(port), "--credentials", str(credentials),
                              "--endpoints", "endpoints.yml"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -206,7 +206,7 @@ def test_the_app_rasa_builds_for_a_channel_that_knows_nothing_of_the_policy_keep
     from rasa.core.channels.rest import RestInput
     from sanic import Sanic
 
-    from bot import server
+    from navigator import rasa_server as server
 
     monkeypatch.setattr(rasa.core.run, "configure_app", rasa.core.run.configure_app)  # undone after the test
     monkeypatch.setattr(Sanic, "run", Sanic.run)

@@ -20,9 +20,9 @@ import sys
 
 import pytest
 
-from navigator import production
-from navigator.advocates import LockoutPolicy, sign_in_delay
-from navigator.config import ROOT
+from infra import production
+from console.accounts import LockoutPolicy, sign_in_delay
+from infra.config import ROOT
 from tests.console.conftest import Browser, console_with_advocates
 
 WRONG = "not the password at all"

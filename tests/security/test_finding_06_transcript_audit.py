@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from navigator.tokens import create_token
+from console.tokens import create_token
 from tests.console.conftest import Browser, console_with_advocates
 from tests.console.test_console_pages import audit_rows, new_handoff
 from tests.helpers import http

@@ -1,5 +1,5 @@
 """Finding 7 (issue 14): retention was per sender, not per message. A purge deleted a conversation
-only when its NEWEST event was older than the cut-off (navigator/retention.py), and an SMS
+only when its NEWEST event was older than the cut-off (conversations/retention.py), and an SMS
 conversation id is stable per phone number, so a survivor who texts every few weeks kept their
 whole history for ever, readable by every advocate in the console's transcript (Rasa's tracker).
 
@@ -28,11 +28,11 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.channels import sms_store, twilio_erasure
-from navigator import db
-from navigator.build import model_path
+from bot.channels.sms import store as sms_store, erasure as twilio_erasure
+from infra import db
+from navigator.setup import model_path
 from navigator.cli import main
-from navigator.handoffs import close_handoff, list_handoffs, open_handoff
+from conversations.handoffs import close_handoff, list_handoffs, open_handoff
 from tests.helpers import Stack
 
 DAY = 86400

@@ -1,5 +1,5 @@
 """Finding 8 (issue 14): changing the secret key silently dropped what was sealed under the old
-one. Rows no key could open were forgotten: the Twilio deletion list (bot/channels/twilio_erasure)
+one. Rows no key could open were forgotten: the Twilio deletion list (bot/channels/sms/erasure)
 lost the SIDs of texts still to delete at Twilio, which then stayed there for Twilio's full
 retention (400 days by default); the outbox deleted waiting replies; a texter hashed under the old
 key was a stranger and got a new conversation. There was no key ring.
@@ -22,13 +22,13 @@ import logging
 
 import pytest
 
-from bot.channels import sms_store, twilio_erasure
-from bot.channels.sms_outbox import SmsOutbox
-from bot.channels.twilio_erasure import TwilioEraser
-from bot.channels.twilio_rest import TwilioSettings
-from navigator import db, secret_key
+from bot.channels.sms import store as sms_store, erasure as twilio_erasure
+from bot.channels.sms.outbox import SmsOutbox
+from bot.channels.sms.erasure import TwilioEraser
+from infra.twilio_client import TwilioSettings
+from infra import db, secret_key
 from navigator.cli import main
-from navigator.retention import erase_conversation, purge
+from conversations.retention import erase_conversation, purge
 from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER
 
 SECRET_A = "secret-A-0123456789abcdefghijklmnopqrstuvwxyz"

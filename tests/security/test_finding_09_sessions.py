@@ -23,9 +23,9 @@ import pytest
 from sqlalchemy import select
 
 from console.sessions import AdvocateSession
-from navigator.advocates import Advocate
-from navigator.config import ROOT
-from navigator.handoffs import open_handoff
+from console.accounts import Advocate
+from infra.config import ROOT
+from conversations.handoffs import open_handoff
 from tests.console.conftest import PASSWORD, Browser, console_with_advocates
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, NAVIGATOR, require_chromium
 

@@ -18,7 +18,7 @@ import logging
 import sqlite3
 import time
 
-from navigator.retention import purge
+from conversations.retention import purge
 from tests.privacy.test_purge import DAY, save_conversation, stores
 
 
@@ -30,7 +30,7 @@ def test_a_checkpoint_another_connection_holds_up_is_retried_and_reported(tmp_pa
     reader.execute("PRAGMA journal_mode=WAL")  # as the running navigator's tracker store is
     reader.execute("BEGIN")
     assert reader.execute("SELECT COUNT(*) FROM events").fetchone()[0] > 0  # a read transaction, held
-    caplog.set_level(logging.WARNING, logger="navigator.retention")
+    caplog.set_level(logging.WARNING, logger="conversations.retention")
     try:
         report = purge(30)
     finally:

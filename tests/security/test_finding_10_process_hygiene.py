@@ -36,10 +36,11 @@ import jwt
 import pytest
 from sqlalchemy import select
 
-from bot import action_server
+from navigator import action_server
 from console.rasa_api import CALL_LIFETIME_S, RasaApi
-from navigator import db, launcher
-from navigator.handoffs import Handoff
+from infra import db
+from navigator import serve as launcher
+from conversations.handoffs import Handoff
 from tests.channels.conftest import channel_stack, twilio  # noqa: F401  (the running navigator, Twilio's stand-in)
 from tests.helpers import http
 
@@ -101,7 +102,7 @@ def test_the_console_sends_rasa_no_token_in_any_url_only_a_short_lived_jwt():
 
 
 def test_a_secret_on_the_rasa_server_s_command_line_is_refused(capsys):
-    from bot.server import rasa_arguments
+    from navigator.rasa_server import rasa_arguments
 
     for given in (["--auth-token", "s3cret"], ["--auth-tok=s3cret"], ["-ts3cret"], ["--jwt-secret", "s3cret"]):
         with pytest.raises(SystemExit):

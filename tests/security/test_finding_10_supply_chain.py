@@ -20,7 +20,7 @@ import subprocess
 import sys
 import zipfile
 
-from navigator.config import ROOT
+from infra.config import ROOT
 
 TAMPERED = "raise SystemExit('tampered six: this code is not the published one')\n"
 
