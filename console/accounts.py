@@ -36,7 +36,7 @@ from sqlalchemy import Column, DateTime, Integer, String, and_, delete, func, se
 from sqlalchemy.orm import Session
 
 from infra.db import Base
-from conversations.handoffs import utcnow
+from infra.clock import utcnow
 
 MIN_PASSWORD_LENGTH = 10
 NAME_PATTERN = re.compile(r"^[\w.@ -]{1,100}$")

@@ -13,7 +13,8 @@ from sqlalchemy import Column, DateTime, Integer, String, select
 from sqlalchemy.orm import Session
 
 from infra.db import Base
-from conversations.handoffs import OUTCOMES, utcnow
+from conversations.handoffs import OUTCOMES
+from infra.clock import utcnow
 
 ACTIONS = {
     "signed_in": "Signed in",

@@ -10,7 +10,7 @@ from typing import Optional
 
 from console import accounts as advocates, tokens as api_tokens
 from infra import db
-from conversations.handoffs import utcnow
+from infra.clock import utcnow
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

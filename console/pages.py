@@ -16,7 +16,8 @@ from console.rasa_api import RasaUnavailable
 from console.render import page, queue_row, shift_status
 from console import audit
 from conversations import handoffs
-from conversations.handoffs import ACTIVE_STATUSES, OUTCOMES, HandoffStateError, utcnow
+from conversations.handoffs import ACTIVE_STATUSES, OUTCOMES, HandoffStateError
+from infra.clock import utcnow
 
 logger = logging.getLogger(__name__)
 blueprint = Blueprint("pages")

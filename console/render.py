@@ -10,7 +10,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sanic.response import HTTPResponse, html
 
 from conversations import shifts
-from conversations.handoffs import OUTCOMES, Handoff, utcnow
+from conversations.handoffs import OUTCOMES, Handoff
+from infra.clock import utcnow
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from console.accounts import Advocate
 from infra.db import Base
-from conversations.handoffs import utcnow
+from infra.clock import utcnow
 
 
 class AdvocateSession(Base):

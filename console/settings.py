@@ -29,7 +29,8 @@ import os
 
 from infra import config, production
 from conversations import shifts
-from infra.config import number_setting
+from infra.config import STATUS_FILE_VARIABLE, number_setting
+from infra.secret_key import rasa_api_token
 from console.accounts import LockoutPolicy
 from console.sessions import SessionPolicy
 
@@ -64,8 +65,6 @@ def lockout_policy() -> LockoutPolicy:
 
 def load() -> Settings:
     """Read and check every setting; a bad value stops the console with a clear message."""
-    from navigator.serve import STATUS_FILE_VARIABLE, rasa_api_token
-
     production.exit_if_unsafe("console")
     shifts.check()  # the queue shows the shift, and the unclaimed notice depends on it
     secure = (os.environ.get("CONSOLE_COOKIE_SECURE") or "auto").strip().lower()

@@ -30,7 +30,7 @@ from sqlalchemy import Column, DateTime, Integer, String, select, update
 from sqlalchemy.orm import Session
 
 from infra.db import Base
-from conversations.handoffs import utcnow
+from infra.clock import utcnow
 
 READ, ACT = "read", "act"
 SCOPES = (READ, ACT)  # act includes read

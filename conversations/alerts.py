@@ -40,7 +40,8 @@ from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, func, sele
 from infra import config
 from conversations import flood_budget
 from infra.db import Base, session_scope
-from conversations.handoffs import Handoff, utcnow
+from conversations.handoffs import Handoff
+from infra.clock import utcnow
 
 logger = logging.getLogger(__name__)
 

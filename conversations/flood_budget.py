@@ -61,7 +61,8 @@ from sqlalchemy.orm import Session
 
 from infra.config import number_setting
 from infra.db import Base
-from conversations.handoffs import Handoff, utcnow
+from conversations.handoffs import Handoff
+from infra.clock import utcnow
 
 logger = logging.getLogger(__name__)
 

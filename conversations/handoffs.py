@@ -28,6 +28,7 @@ from sqlalchemy import Column, DateTime, Integer, String, select, update
 from sqlalchemy.orm import Session
 
 from infra.db import Base
+from infra.clock import utcnow
 
 PRIORITIES = ("emergency", "request")  # most urgent first
 STATUSES = ("open", "claimed", "handed_back", "closed")
@@ -47,10 +48,6 @@ OUTCOMES = {
 
 class HandoffStateError(ValueError):
     """The handoff is not in a state that allows this step (claimed by someone else, closed...)."""
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 class Handoff(Base):

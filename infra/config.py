@@ -11,6 +11,8 @@ from typing import Mapping
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR_DIR = ROOT / "var"
+# The variable that gives the console the path of `navigator serve`'s StatusFile (/healthz shows it).
+STATUS_FILE_VARIABLE = "NAVIGATOR_STATUS_FILE"
 BUILD_DIR = ROOT / "build"
 
 DEFAULT_DATABASE_URL = "sqlite:///var/navigator.db"

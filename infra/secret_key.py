@@ -155,3 +155,16 @@ def reseal(info: str, token: bytes) -> bytes | None:
         return None
     except InvalidToken:
         return fernet(info).rotate(token)
+
+
+def rasa_api_token() -> str:
+    """The token that guards Rasa's HTTP API: RASA_API_TOKEN, or one kept in var/ (mode 600)."""
+    if os.environ.get("RASA_API_TOKEN"):
+        return os.environ["RASA_API_TOKEN"]
+    path = VAR_DIR / "rasa_api_token"
+    if not path.exists():
+        VAR_DIR.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()

@@ -12,7 +12,6 @@ import argparse
 import dataclasses
 import json
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -27,32 +26,18 @@ from urllib.parse import urlsplit
 
 from infra import config
 from conversations import shifts
-from infra.config import ROOT, VAR_DIR
+from infra.config import ROOT, STATUS_FILE_VARIABLE, VAR_DIR
+from infra.secret_key import rasa_api_token
 from infra.db import private_sqlite_file
 
 STARTUP_TIMEOUT_S = 600
 STOP_GRACE_S = 10
 WATCH_INTERVAL_S = 0.5  # how soon an exit is noticed
-# The variable that gives the console the path of the StatusFile (/healthz shows it).
-STATUS_FILE_VARIABLE = "NAVIGATOR_STATUS_FILE"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     serve = subparsers.add_parser("serve", help="run Rasa, the action server and the console (make run)")
     serve.set_defaults(handler=serve_command)
-
-
-def rasa_api_token() -> str:
-    """The token that guards Rasa's HTTP API: RASA_API_TOKEN, or one kept in var/ (mode 600)."""
-    if os.environ.get("RASA_API_TOKEN"):
-        return os.environ["RASA_API_TOKEN"]
-    path = VAR_DIR / "rasa_api_token"
-    if not path.exists():
-        VAR_DIR.mkdir(mode=0o700, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(32))
-    return path.read_text().strip()
 
 
 def child_environment(status_file: Optional[Path] = None) -> dict[str, str]:

@@ -39,6 +39,7 @@ from sqlalchemy import select
 from navigator import action_server
 from console.rasa_api import CALL_LIFETIME_S, RasaApi
 from infra import db
+from infra import secret_key
 from navigator import serve as launcher
 from conversations.handoffs import Handoff
 from tests.channels.conftest import channel_stack, twilio  # noqa: F401  (the running navigator, Twilio's stand-in)
@@ -143,8 +144,8 @@ def test_the_kept_rasa_api_token_and_its_folder_are_private(tmp_path, monkeypatc
     previous = os.umask(0o022)
     try:
         monkeypatch.delenv("RASA_API_TOKEN", raising=False)
-        monkeypatch.setattr(launcher, "VAR_DIR", tmp_path / "var")
-        assert len(launcher.rasa_api_token()) >= 32
+        monkeypatch.setattr(secret_key, "VAR_DIR", tmp_path / "var")
+        assert len(secret_key.rasa_api_token()) >= 32
         assert mode(tmp_path / "var") == 0o700 and mode(tmp_path / "var" / "rasa_api_token") == 0o600
     finally:
         os.umask(previous)

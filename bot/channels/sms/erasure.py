@@ -31,7 +31,8 @@ from sqlalchemy import Column, DateTime, Integer, String, Text as LongText, dele
 from sqlalchemy.engine import Engine
 
 from bot.channels.due_work import DueWorkLoop
-from bot.channels.sms.store import SEALING_KEY, UNREADABLE, seal, unseal, utcnow
+from bot.channels.sms.store import SEALING_KEY, UNREADABLE, seal, unseal
+from infra.clock import utcnow
 from infra.twilio_client import TwilioNotConfigured, TwilioSettings, delete_message
 from infra.db import Base, session_scope
 

@@ -41,6 +41,7 @@ from sqlalchemy.exc import IntegrityError
 
 from infra import secret_key
 from infra.db import Base, get_engine, session_scope
+from infra.clock import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +49,6 @@ CONVERSATION_PREFIX = "sms-"
 # Labels of the keys derived from NAVIGATOR_SECRET_KEY (infra.secret_key): never reuse one.
 PHONE_HASH_KEY = "navigator sms phone hmac v1"
 SEALING_KEY = "navigator sms fernet v1"
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 class SmsContact(Base):

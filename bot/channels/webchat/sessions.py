@@ -28,7 +28,7 @@ from sqlalchemy import Column, DateTime, String, delete, select, update
 from sqlalchemy.engine import Engine
 
 from infra.db import Base, get_engine, session_scope
-from conversations.handoffs import utcnow
+from infra.clock import utcnow
 
 SECRET_BYTES = 32
 MAX_SECRET_CHARS = 128  # a longer "secret" is not one we issued: refused before it is hashed
