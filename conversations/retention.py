@@ -2,12 +2,17 @@
 
 Conversations live in Rasa's tracker store (`TRACKER_STORE_URL`, table `events`); what points at
 them (handoffs, the audit trail, alerts, idempotency records of the channels) lives in
-`DATABASE_URL`. Retention is per message, not per conversation: a purge deletes every tracker
-event older than the cut-off, also in a conversation that goes on (an SMS conversation id is
-stable per phone number, so a texter who writes every few weeks would otherwise keep their whole
-history for ever), and every per-conversation record older than it (closed handoffs, outbox
-rows, alerts, audit entries...); a conversation with nothing left loses every record of it. The
-texts at Twilio of what goes are handed to the Twilio eraser (bot/channels/sms/erasure).
+`DATABASE_URL`. Which tables those are, and how each row goes, is declared beside each table by
+its owner (infra.retention: the Twilio messages, say, are handed to their eraser, not deleted);
+the purge and the erase apply the declared rules, and refuse to run in a process that has not
+loaded every owner (navigator.schema, which every process entry imports).
+
+Retention is per message, not per conversation: a purge deletes every tracker event older than
+the cut-off, also in a conversation that goes on (an SMS conversation id is stable per phone
+number, so a texter who writes every few weeks would otherwise keep their whole history for
+ever), and every per-conversation record older than it (closed handoffs, outbox rows, alerts,
+audit entries...); a conversation with nothing left loses every record of it. The texts at
+Twilio of what goes are handed to the Twilio eraser (bot/channels/sms/erasure).
 
 What a trimmed conversation keeps is coherent for Rasa: its SQL tracker store loads a
 conversation from its latest `session_started` on, and a session expires after 60 idle minutes
@@ -52,54 +57,21 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from infra import config, db
+from infra import config, db, retention
+from infra.rekey import scan
+from infra.retention import Checkpoint, RetentionRule, chunks as _chunks, compact, secure_delete_on as _secure_delete_on
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_RETENTION_DAYS = 30.0
 RETENTION_INTERVAL_S = 24 * 3600
 
-# Tables of DATABASE_URL that hold per-conversation records: (table, time column (or SQL
-# expression), conversation id column or None). A table that does not exist (yet) is skipped.
-CONVERSATION_RECORDS = (
-    ("handoff", "COALESCE(closed_at, created_at)", "conversation_id"),  # an unclosed one: see keep_unclosed
-    ("alert", "created_at", None),
-    ("alert_summary", "created_at", None),  # counts of batched alerts only (conversations.alerts)
-    ("audit_log", "at", None),
-    ("sms_contact", "last_seen_at", "conversation_id"),  # the texter's number (bot/channels/sms/store)
-    ("sms_handled_message", "received_at", None),  # hashes of Twilio MessageSids already handled
-    ("sms_outbox", "created_at", "conversation_id"),  # replies waiting for Twilio (bot/channels/sms/outbox)
-    ("webchat_session", "last_seen_at", "conversation_id"),  # resume-secret hashes (bot/channels/webchat/sessions)
-)
-# Messages Twilio still holds (bot/channels/sms/erasure): not deleted here but detached from
-# their conversation, which makes them the Twilio eraser's to delete at Twilio.
-TWILIO_MESSAGES = ("sms_twilio_message", "created_at", "conversation_id")
-DEFAULT_TWILIO_ERASE_DELAY_S = 60.0  # Twilio: wait at least a minute before deleting a message
-# Records that only point at a handoff: deleted with it, even when they are newer than the cut-off.
-HANDOFF_RECORDS = (("alert", "handoff_id"), ("audit_log", "handoff_id"))
-# Conversations a purge leaves whole: a handoff of theirs is not closed.
-UNCLOSED_HANDOFFS = "SELECT conversation_id FROM handoff WHERE status <> 'closed'"
-UNCLOSED_HANDOFF_IDS = "SELECT id FROM handoff WHERE status <> 'closed'"
-
-CHECKPOINT_ATTEMPTS = 5
-CHECKPOINT_PAUSE_S = 0.2
-CHECKPOINT_BUSY_TIMEOUT_MS = 500  # per attempt (the engines' own 5 s would hold a purge up for long)
-
-
-@dataclass
-class Checkpoint:
-    """What `PRAGMA wal_checkpoint(TRUNCATE)` answered on a SQLite file's last attempt."""
-    database: str  # the file's name, no path
-    busy: bool  # another connection held the log: it was not truncated
-    log_frames: int
-    checkpointed_frames: int
-    attempts: int
+# Which tables hold conversation data, and how their rows go, is declared beside each table by its
+# owner (infra.retention.declare); this module applies the declared rules, naming no table.
 
 
 @dataclass
@@ -115,8 +87,7 @@ class PurgeReport:
     def lines(self) -> list[str]:
         out = [f"conversations deleted: {self.conversations} ({self.tracker_events} tracker events)",
                f"conversations going on, older messages deleted: {self.conversations_trimmed}"]
-        out += [f"messages to delete at Twilio: {count}" if table == TWILIO_MESSAGES[0] else
-                f"{table} rows deleted: {count}" for table, count in self.records.items()]
+        out += [f"{_report_as(table)}: {count}" for table, count in self.records.items()]
         return out + self.warnings()
 
     def warnings(self) -> list[str]:
@@ -133,6 +104,11 @@ class PurgeReport:
         return out
 
 
+def _report_as(table: str) -> str:
+    rule = retention.rule_for(table)
+    return rule.report_as if rule is not None and rule.report_as else f"{table} rows deleted"
+
+
 def cutoff_for(days: float, now: float | None = None) -> float:
     """Unix time before which data goes; 0 days means everything up to now."""
     if days < 0:
@@ -145,8 +121,7 @@ def purge(days: float, directory_engine: Engine | None = None, tracker_engine: E
     """Delete every message older than `days` days, with the records older than that, from every
     store; a conversation left empty goes with every record of it. Conversations whose handoff is
     not closed are left whole, but by a purge of 0 days (everything)."""
-    from navigator.rekey import scan
-
+    retention.require_complete()  # every table's rule, or a purge would leave some data behind
     cutoff = cutoff_for(days, now)
     directory_engine = directory_engine or db.get_engine()
     tracker_engine = tracker_engine or db.engine_for(config.tracker_store_url())
@@ -155,20 +130,25 @@ def purge(days: float, directory_engine: Engine | None = None, tracker_engine: E
     kept_whole = _unclosed_handoff_conversations(directory_engine) if keep_unclosed else set()
 
     expired: list[str] = []
-    if sa.inspect(tracker_engine).has_table("events"):
-        trimmed: list[str] = []
+    trimmed: list[str] = []
+    tracker = sa.inspect(tracker_engine)
+    for rule in retention.rules(retention.TRACKER):
+        if not tracker.has_table(rule.name):
+            continue
+        sender, timestamp = rule.conversation_column, rule.time_column
         with tracker_engine.begin() as connection:
             _secure_delete_on(connection)
-            for sender_id, newest in connection.execute(sa.text(
-                    "SELECT sender_id, MAX(timestamp) FROM events GROUP BY sender_id "
-                    "HAVING MIN(timestamp) <= :cutoff"), {"cutoff": cutoff}):
+            old = []
+            for sender_id, newest in connection.execute(sa.select(sender, sa.func.max(timestamp))
+                                                        .group_by(sender).having(sa.func.min(timestamp) <= cutoff)):
                 if sender_id in kept_whole:
                     report.kept_for_handoff += 1
                 else:
+                    old.append(sender_id)
                     (expired if newest <= cutoff else trimmed).append(sender_id)
             # Only events up to the cut-off, also for `expired`: a message arriving meanwhile stays.
-            report.tracker_events = _delete_events(connection, expired + trimmed, up_to=cutoff)
-        report.conversations, report.conversations_trimmed = len(expired), len(trimmed)
+            report.tracker_events += _delete_events(connection, rule, old, up_to=cutoff)
+    report.conversations, report.conversations_trimmed = len(expired), len(trimmed)
     report.records = _delete_records(directory_engine, expired, dt.datetime.utcfromtimestamp(cutoff),
                                      keep_unclosed=keep_unclosed)
 
@@ -184,23 +164,49 @@ def purge(days: float, directory_engine: Engine | None = None, tracker_engine: E
     return report
 
 
+def _holders(inspector) -> list[RetentionRule]:
+    """The rules of tables whose open rows keep their conversation whole (the handoff queue), existing here."""
+    return [rule for rule in retention.rules() if rule.open_when is not None and inspector.has_table(rule.name)]
+
+
+def _kept_conversations(holders: list[RetentionRule]):
+    """A SELECT of the conversations a purge of a number of days leaves whole (a handoff not closed)."""
+    selects = [sa.select(rule.conversation_column).where(rule.open_when) for rule in holders]
+    return selects[0] if len(selects) == 1 else sa.union(*selects)
+
+
+def _open_ids(holders: list[RetentionRule]):
+    """A SELECT of the ids of the open rows (handoffs not closed) that records may point at."""
+    selects = [sa.select(*rule.table.primary_key.columns).where(rule.open_when) for rule in holders]
+    return selects[0] if len(selects) == 1 else sa.union(*selects)
+
+
+def _all_ids(holders: list[RetentionRule]):
+    selects = [sa.select(*rule.table.primary_key.columns) for rule in holders]
+    return selects[0] if len(selects) == 1 else sa.union(*selects)
+
+
 def _unclosed_handoff_conversations(engine: Engine) -> set[str]:
-    if not sa.inspect(engine).has_table("handoff"):
+    holders = _holders(sa.inspect(engine))
+    if not holders:
         return set()
     with engine.connect() as connection:
-        return set(connection.execute(sa.text(UNCLOSED_HANDOFFS)).scalars())
+        return set(connection.execute(_kept_conversations(holders)).scalars())
 
 
 def erase_conversation(conversation_id: str, directory_engine: Engine | None = None,
                        tracker_engine: Engine | None = None) -> PurgeReport:
     """Delete one conversation now, with every record of it, from every store."""
+    retention.require_complete()  # every table's rule, or the erase would leave some of it behind
     directory_engine = directory_engine or db.get_engine()
     tracker_engine = tracker_engine or db.engine_for(config.tracker_store_url())
     report = PurgeReport()
-    if sa.inspect(tracker_engine).has_table("events"):
-        with tracker_engine.begin() as connection:
-            _secure_delete_on(connection)
-            report.tracker_events = _delete_events(connection, [conversation_id])
+    tracker = sa.inspect(tracker_engine)
+    for rule in retention.rules(retention.TRACKER):
+        if tracker.has_table(rule.name):
+            with tracker_engine.begin() as connection:
+                _secure_delete_on(connection)
+                report.tracker_events += _delete_events(connection, rule, [conversation_id])
     report.conversations = int(report.tracker_events > 0)
     report.records = _delete_records(directory_engine, [conversation_id])
     for engine in _distinct(tracker_engine, directory_engine):
@@ -259,15 +265,15 @@ class DailyPurge(threading.Thread):
         self.stopped.set()
 
 
-def _delete_events(connection, conversation_ids: list[str], up_to: float | None = None) -> int:
+def _delete_events(connection, rule: RetentionRule, conversation_ids: list[str], up_to: float | None = None) -> int:
     """Delete the tracker events of these conversations (only those up to `up_to`, a Unix time,
     when given); answers how many went."""
     deleted = 0
-    when = "" if up_to is None else " AND timestamp <= :cutoff"
     for chunk in _chunks(conversation_ids):
-        deleted += connection.execute(
-            sa.text(f"DELETE FROM events WHERE sender_id IN :ids{when}").bindparams(
-                sa.bindparam("ids", expanding=True)), {"ids": chunk, "cutoff": up_to}).rowcount
+        condition = [rule.conversation_column.in_(chunk)]
+        if up_to is not None:
+            condition.append(rule.time_column <= up_to)
+        deleted += connection.execute(sa.delete(rule.table).where(*condition)).rowcount
     return deleted
 
 
@@ -276,113 +282,43 @@ def _delete_records(engine: Engine, conversation_ids: list[str], older_than: dt.
     """Delete the records of these conversations from DATABASE_URL (and, given `older_than`,
     every record from before it), then what pointed only at a deleted handoff; counts per table.
     With `keep_unclosed`, nothing of a conversation whose handoff is not closed goes (checked in
-    this transaction: a handoff opened since the tracker was read is kept too)."""
+    this transaction: a handoff opened since the tracker was read is kept too). Rows a rule hands
+    on (the Twilio messages, to their eraser) are handed on, not deleted."""
     counts: dict[str, int] = {}
     inspector = sa.inspect(engine)
-    keep = keep_unclosed and inspector.has_table("handoff")
+    present = [rule for rule in retention.rules() if inspector.has_table(rule.name)]  # a table not there yet: skipped
+    holders = _holders(inspector)
+    keep = keep_unclosed and bool(holders)
     with engine.begin() as connection:
         _secure_delete_on(connection)
-        if inspector.has_table(TWILIO_MESSAGES[0]):
-            counts[TWILIO_MESSAGES[0]] = _hand_to_twilio_eraser(connection, conversation_ids, older_than, keep)
-        for table, time_column, id_column in CONVERSATION_RECORDS:
-            if not inspector.has_table(table):
+        for rule in present:
+            if rule.handler is not None:
+                counts[rule.name] = rule.handler(connection, conversation_ids, older_than,
+                                                 _kept_conversations(holders) if keep else None)
                 continue
+            kept = []
+            if keep and rule.conversation_column is not None:
+                kept = [rule.conversation_column.notin_(_kept_conversations(holders))]
+            elif keep and rule.handoff_column is not None:  # an alert or audit entry of an unclosed handoff
+                kept = [sa.or_(rule.handoff_column.is_(None), rule.handoff_column.notin_(_open_ids(holders)))]
             deleted = 0
-            kept = ""
-            if keep and id_column:
-                kept = f" AND {id_column} NOT IN ({UNCLOSED_HANDOFFS})"
-            elif keep and table in dict(HANDOFF_RECORDS):  # an alert or audit entry of an unclosed handoff
-                handoff_column = dict(HANDOFF_RECORDS)[table]
-                kept = f" AND ({handoff_column} IS NULL OR {handoff_column} NOT IN ({UNCLOSED_HANDOFF_IDS}))"
             if older_than is not None:
-                deleted += connection.execute(sa.text(
-                    f"DELETE FROM {table} WHERE {time_column} <= :cutoff{kept}"), {"cutoff": older_than}).rowcount
-            for chunk in _chunks(conversation_ids) if id_column else ():
                 deleted += connection.execute(
-                    sa.text(f"DELETE FROM {table} WHERE {id_column} IN :ids{kept}").bindparams(
-                        sa.bindparam("ids", expanding=True)), {"ids": chunk}).rowcount
-            counts[table] = deleted
-        if inspector.has_table("handoff"):
-            for table, column in HANDOFF_RECORDS:
-                if inspector.has_table(table):
-                    counts[table] = counts.get(table, 0) + connection.execute(sa.text(
-                        f"DELETE FROM {table} WHERE {column} IS NOT NULL AND {column} NOT IN (SELECT id FROM handoff)"
-                    )).rowcount
+                    sa.delete(rule.table).where(rule.time_column <= older_than, *kept)).rowcount
+            for chunk in _chunks(conversation_ids) if rule.conversation_column is not None else ():
+                deleted += connection.execute(sa.delete(rule.table).where(
+                    rule.conversation_column.in_(chunk), *kept)).rowcount
+            counts[rule.name] = deleted
+        if holders:
+            for rule in present:
+                if rule.handoff_column is not None and rule.handler is None:
+                    counts[rule.name] = counts.get(rule.name, 0) + connection.execute(sa.delete(rule.table).where(
+                        rule.handoff_column.isnot(None), rule.handoff_column.notin_(_all_ids(holders)))).rowcount
     return counts
-
-
-def _hand_to_twilio_eraser(connection, conversation_ids: list[str], older_than: dt.datetime | None,
-                           keep_unclosed: bool = False) -> int:
-    """Detach the Twilio messages of these conversations (and, given `older_than`, every one from
-    before it, but those of conversations whose handoff is not closed with `keep_unclosed`) so
-    that the eraser deletes them at Twilio; answers how many."""
-    table, time_column, id_column = TWILIO_MESSAGES
-    now = dt.datetime.utcnow()
-    due = now + dt.timedelta(seconds=_twilio_erase_delay_s())
-    values = {"now": now, "due": due}
-    handed = 0
-    assign = f"UPDATE {table} SET {id_column} = NULL, erase_requested_at = :now, erase_after = :due"
-    if older_than is not None:
-        kept = f" AND {id_column} NOT IN ({UNCLOSED_HANDOFFS})" if keep_unclosed else ""
-        handed += connection.execute(sa.text(
-            f"{assign} WHERE {id_column} IS NOT NULL AND {time_column} <= :cutoff{kept}"),
-            {**values, "cutoff": older_than}).rowcount
-    for chunk in _chunks(conversation_ids):
-        handed += connection.execute(sa.text(f"{assign} WHERE {id_column} IN :ids").bindparams(
-            sa.bindparam("ids", expanding=True)), {**values, "ids": chunk}).rowcount
-    return handed
-
-
-def _twilio_erase_delay_s() -> float:
-    try:
-        return max(float(os.environ.get("TWILIO_ERASE_DELAY_S") or DEFAULT_TWILIO_ERASE_DELAY_S), 0.0)
-    except ValueError:
-        return DEFAULT_TWILIO_ERASE_DELAY_S
 
 
 def _distinct(*engines: Engine) -> list[Engine]:
     return list({id(engine): engine for engine in engines}.values())
-
-
-def compact(engine: Engine, vacuum: bool = True, attempts: int = CHECKPOINT_ATTEMPTS,
-            pause_s: float = CHECKPOINT_PAUSE_S) -> Optional[Checkpoint]:
-    """Rewrite SQLite files so deleted text is in no page of the database or its log: with
-    secure_delete on, deleted rows are zeros already, and a truncated log holds no old copy.
-    The checkpoint answers (busy, log frames, checkpointed frames); busy means another connection
-    (a reader in a transaction) kept the log from being truncated, so it is tried `attempts`
-    times, then logged as a WARNING and answered busy for the report. None: not SQLite."""
-    if engine.dialect.name != "sqlite":
-        return None
-    name = Path(engine.url.database or "").name or "(memory)"
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        if vacuum:
-            connection.execute(sa.text("VACUUM"))
-        busy_timeout = connection.execute(sa.text("PRAGMA busy_timeout")).scalar()
-        connection.execute(sa.text(f"PRAGMA busy_timeout={CHECKPOINT_BUSY_TIMEOUT_MS}"))
-        try:
-            for attempt in range(1, attempts + 1):
-                busy, log_frames, checkpointed = connection.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)")).one()
-                result = Checkpoint(name, bool(busy), log_frames, checkpointed, attempt)
-                if not result.busy:
-                    return result
-                if attempt < attempts:
-                    time.sleep(pause_s)
-        finally:
-            connection.execute(sa.text(f"PRAGMA busy_timeout={int(busy_timeout or 0)}"))
-    logger.warning("%s: the write-ahead log was not truncated after %d tries (another connection holds it; "
-                   "%d frames, %d copied): deleted text may stay in it until the next checkpoint",
-                   name, attempts, result.log_frames, result.checkpointed_frames)
-    return result
-
-
-def _secure_delete_on(connection) -> None:
-    if connection.dialect.name == "sqlite":
-        connection.execute(sa.text("PRAGMA secure_delete=ON"))
-
-
-def _chunks(items: list[str], size: int = 500):
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -391,7 +327,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       "a conversation whose handoff is not closed is kept whole")
     purge_parser.add_argument("--older-than", type=float, required=True, metavar="DAYS",
                               help="days since a message was said (0 deletes everything)")
-    purge_parser.set_defaults(handler=purge_command)
+    purge_parser.set_defaults(handler=purge_command, needs_schema=True)
 
 
 def purge_command(args: argparse.Namespace) -> int:
@@ -399,7 +335,6 @@ def purge_command(args: argparse.Namespace) -> int:
         cutoff_for(args.older_than)
     except ValueError as error:
         raise SystemExit(f"navigator purge: {error}") from None
-    db.create_schema()
     report = purge(args.older_than)
     for line in report.lines():
         print(line)

@@ -1,7 +1,8 @@
 """The one SQLAlchemy engine and session factory for `DATABASE_URL` (2.0-style API on SQLAlchemy 1.4).
 
 The directory (`resources.models`), the handoff queue and the console's accounts share one
-declarative `Base`, so `create_schema()` creates every table at set-up.
+declarative `Base`; navigator.schema (the top layer, which alone may import every table's owner)
+creates every table at set-up. This module imports nothing above infra.
 """
 from __future__ import annotations
 
@@ -92,41 +93,3 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
-
-
-def create_schema(engine: Engine | None = None) -> None:
-    """Create every table the navigator needs (idempotent)."""
-    import bot.channels.sms.store  # noqa: F401
-    import bot.channels.sms.erasure  # noqa: F401
-    import bot.channels.webchat.sessions  # noqa: F401
-    import console.sessions  # noqa: F401
-    import conversations.alerts  # noqa: F401
-    import console.accounts  # noqa: F401
-    import console.audit  # noqa: F401
-    import conversations.handoffs  # noqa: F401  (registers tables on Base)
-    import navigator.rekey
-    import console.tokens  # noqa: F401
-    import resources.models  # noqa: F401
-
-    engine = engine or get_engine()
-    Base.metadata.create_all(engine)
-    add_missing_columns(engine)
-    bot.channels.sms.store.seal_plain_numbers(engine)  # an older database's plain phone numbers
-    navigator.rekey.rekey_at_start_up(engine)  # rows sealed under NAVIGATOR_SECRET_KEY_PREVIOUS
-
-
-def add_missing_columns(engine: Engine) -> None:
-    """Add the nullable columns a newer version declares to tables an older version created
-    (create_all never alters a table), so an agency's existing database keeps working."""
-    from sqlalchemy import inspect, text
-
-    inspector = inspect(engine)
-    with engine.begin() as connection:
-        for table in Base.metadata.sorted_tables:
-            if not inspector.has_table(table.name):
-                continue
-            present = {column["name"] for column in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in present and column.nullable:
-                    kind = column.type.compile(dialect=engine.dialect)
-                    connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
