@@ -12,18 +12,21 @@ Survivors read these messages in a hard moment, often on a phone someone else ma
 """
 from __future__ import annotations
 
+import textstat
+import yaml
 import re
 import sys
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
+from bot.dialogue import SLOT_LANGUAGE, UTTER_PART_PREFIX
 from infra.sms_charset import outside_gsm7
 
 SMS_LIMIT = 320
 MAX_GRADE = 6.0
 # Pieces (`utter_part_*`) are judged for length and wording, and for grade inside the messages
 # the actions build from them (tests/bot/test_responses.py).
-PART_PREFIX = "utter_part_"
+PART_PREFIX = UTTER_PART_PREFIX
 PLACEHOLDER = re.compile(r"\{\w+\}")
 WHY_QUESTION = re.compile(r"\bwhy\b[^.?!]*\?", re.I)
 BLAMING = re.compile(
@@ -48,8 +51,6 @@ def readable_text(text: str) -> str:
 
 
 def reading_grade(text: str) -> float:
-    import textstat
-
     return textstat.flesch_kincaid_grade(readable_text(text))
 
 
@@ -82,7 +83,7 @@ def variations(domain: Dict[str, Any]) -> Iterator[Tuple[str, Dict[str, Any]]]:
 
 
 def is_english(variation: Dict[str, Any]) -> bool:
-    languages = [c.get("value") for c in variation.get("condition") or [] if c.get("name") == "language"]
+    languages = [c.get("value") for c in variation.get("condition") or [] if c.get("name") == SLOT_LANGUAGE]
     return not languages or languages == ["en"]
 
 
@@ -101,8 +102,6 @@ def domain_problems(domain: Dict[str, Any]) -> Dict[str, List[str]]:
 
 
 def main(argv: List[str]) -> int:
-    import yaml
-
     path = Path(argv[0]) if argv else Path(__file__).resolve().parents[1] / "domain.yml"
     report = domain_problems(yaml.safe_load(path.read_text()))
     for name, found in report.items():

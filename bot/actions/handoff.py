@@ -18,10 +18,15 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.find_help import DIRECTORY_UNREACHABLE, show_results
+from bot.actions.find_help import DIRECTORY_UNREACHABLE, latest_intent, show_results
 from bot.actions.response_parts import DomainDict, kind_name, phrase
-from bot.handoff_replies import (CAN_DECLINE, AdvocateReply, after_asking, emergency_response, moment_responses,
-                                 not_kept_after_hours, status_now)
+from bot.dialogue import (ACTION_ADVOCATE_STATUS, ACTION_DECLINE_ADVOCATE, ACTION_EMERGENCY, ACTION_HUMAN_HANDOFF,
+                          ACTION_NO_FIRST_CONTACT, AWAITING_ADVOCATE, ENTITY_DANGER_TYPE, ENTITY_PLACE,
+                          ENTITY_SERVICE_KIND, INTENT_BOT_CHALLENGE, SLOT_AWAITING, SLOT_CONTACT_FIRST,
+                          SLOT_INTRO_GIVEN, SLOT_PLACE, UTTER_ADVOCATE_STILL_ASKED, UTTER_EMERGENCY_PLACE_LATER,
+                          UTTER_HANDOFF_DECLINED, UTTER_NO_FIRST_CONTACT)
+from bot.handoff_replies import (CAN_DECLINE, DEFAULT_DANGER, EMERGENCY_PRIORITY, REQUEST_PRIORITY, AdvocateReply,
+                                 after_asking, emergency_response, moment_responses, not_kept_after_hours, status_now)
 from conversations.handoff_requests import Asked, ask_for_advocate, current_request, decline
 from conversations.shifts import after_hours_handoffs, check as check_shift_settings, shift_state
 
@@ -31,7 +36,7 @@ check_shift_settings()  # a bad STAFFED_HOURS stops the action server at start, 
 
 def say(dispatcher: CollectingDispatcher, domain: DomainDict, tracker: Tracker, reply: AdvocateReply) -> None:
     """Utter `reply` with its place in line and next shift filled in (then the way to decline)."""
-    values: Dict[Text, Any] = {"place": reply.place}
+    values: Dict[Text, Any] = dict(place=reply.place)  # {place}: the place in line
     if reply.when is not None:
         day_response, moment_response, parts = moment_responses(reply.when)
         values["when"] = phrase(domain, moment_response, tracker=tracker,
@@ -50,30 +55,31 @@ class ActionEmergency(Action):
     what came of it."""
 
     def name(self) -> Text:
-        return "action_emergency"
+        return ACTION_EMERGENCY
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        category = next(tracker.get_latest_entity_values("danger_type"), None)
+        category = next(tracker.get_latest_entity_values(ENTITY_DANGER_TYPE), None)
         dispatcher.utter_message(response=emergency_response(category))
-        asked = await ask_for_advocate(tracker.sender_id, channel_of(tracker), "emergency", category or "danger",
-                                       events=tracker.events)
+        asked = await ask_for_advocate(tracker.sender_id, channel_of(tracker), EMERGENCY_PRIORITY,
+                                       category or DEFAULT_DANGER, events=tracker.events)
         say(dispatcher, domain, tracker, after_asking(asked, shift_state(), emergency=True))
         events = help_asked_for(dispatcher, tracker, domain)
-        return events + [SlotSet("awaiting", "advocate" if asked.stored else None), SlotSet("intro_given", True)]
+        return events + [SlotSet(SLOT_AWAITING, AWAITING_ADVOCATE if asked.stored else None),
+                         SlotSet(SLOT_INTRO_GIVEN, True)]
 
 
 def help_asked_for(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
     """After the emergency lines, the kind of help the same message asked for (the safety
     component keeps it as a `service_kind` entity): results when a place is known, else a word
     that a town or ZIP will bring them. No question here: an answer is about the advocate."""
-    kind = next(tracker.get_latest_entity_values("service_kind"), None)
+    kind = next(tracker.get_latest_entity_values(ENTITY_SERVICE_KIND), None)
     if not kind:
         return []
-    place = next(tracker.get_latest_entity_values("place"), None) or tracker.get_slot("place")
+    place = next(tracker.get_latest_entity_values(ENTITY_PLACE), None) or tracker.get_slot(SLOT_PLACE)
     if place:
         return show_results(dispatcher, tracker, domain, kind, place)
-    dispatcher.utter_message(response="utter_emergency_place_later", kind_name=kind_name(domain, kind, tracker))
+    dispatcher.utter_message(response=UTTER_EMERGENCY_PLACE_LATER, kind_name=kind_name(domain, kind, tracker))
     return []
 
 
@@ -82,18 +88,18 @@ class ActionHumanHandoff(Action):
     the agency keeps them: AFTER_HOURS_HANDOFFS)."""
 
     def name(self) -> Text:
-        return "action_human_handoff"
+        return ACTION_HUMAN_HANDOFF
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
         shift = shift_state()
         if not shift.on_shift and after_hours_handoffs() == "drop" and not _waiting(tracker):
             say(dispatcher, domain, tracker, not_kept_after_hours(shift))
-            return [SlotSet("awaiting", None)]
-        asked = await ask_for_advocate(tracker.sender_id, channel_of(tracker), "request", "request",
+            return [SlotSet(SLOT_AWAITING, None)]
+        asked = await ask_for_advocate(tracker.sender_id, channel_of(tracker), REQUEST_PRIORITY, "request",
                                        events=tracker.events)
         say(dispatcher, domain, tracker, after_asking(asked, shift, emergency=False))
-        return [SlotSet("awaiting", "advocate" if asked.stored else None)]
+        return [SlotSet(SLOT_AWAITING, AWAITING_ADVOCATE if asked.stored else None)]
 
 
 class ActionDeclineAdvocate(Action):
@@ -101,7 +107,7 @@ class ActionDeclineAdvocate(Action):
     advocate to review, without more alerts (conversations.handoffs.declined_by_survivor)."""
 
     def name(self) -> Text:
-        return "action_decline_advocate"
+        return ACTION_DECLINE_ADVOCATE
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         try:
@@ -110,10 +116,10 @@ class ActionDeclineAdvocate(Action):
             logger.error("could not record that the survivor declined an advocate: %s", type(error).__name__)
             waiting = True  # the survivor's choice is answered all the same
         if waiting:
-            dispatcher.utter_message(response="utter_handoff_declined")
+            dispatcher.utter_message(response=UTTER_HANDOFF_DECLINED)
         else:  # nobody was waiting: nothing asked, or an advocate has the chat (their call, not the bot's)
             say(dispatcher, domain, tracker, status_now(_waiting(tracker), shift_state(), "declined"))
-        return [SlotSet("awaiting", None)]
+        return [SlotSet(SLOT_AWAITING, None)]
 
 
 class ActionAdvocateStatus(Action):
@@ -122,11 +128,10 @@ class ActionAdvocateStatus(Action):
     until the next shift), or an advocate has the chat."""
 
     def name(self) -> Text:
-        return "action_advocate_status"
+        return ACTION_ADVOCATE_STATUS
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        question = "reading" if intent == "bot_challenge" else "queue"
+        question = "reading" if latest_intent(tracker) == INTENT_BOT_CHALLENGE else "queue"
         say(dispatcher, domain, tracker, status_now(_waiting(tracker), shift_state(), question))
         return []
 
@@ -147,7 +152,7 @@ def still_asked(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
     on the way."""
     if _waiting(tracker) is None:
         return False
-    dispatcher.utter_message(response="utter_advocate_still_asked")
+    dispatcher.utter_message(response=UTTER_ADVOCATE_STILL_ASKED)
     return True
 
 
@@ -156,8 +161,8 @@ class ActionNoFirstContact(Action):
     console holds notices and an advocate's first message until the survivor writes again)."""
 
     def name(self) -> Text:
-        return "action_no_first_contact"
+        return ACTION_NO_FIRST_CONTACT
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        dispatcher.utter_message(response="utter_no_first_contact")
-        return [SlotSet("contact_first", False)]
+        dispatcher.utter_message(response=UTTER_NO_FIRST_CONTACT)
+        return [SlotSet(SLOT_CONTACT_FIRST, False)]

@@ -18,28 +18,31 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.dialogue import (ACTION_NOTICES, INTENT_BOT_CHALLENGE, MARK_SAFETY_CHECK, SLOT_INTRO_GIVEN,
+                          SLOT_SAFETY_CHECK_GIVEN, SLOT_SMS_NOTE_GIVEN, UTTER_INTRO, UTTER_SAFETY_CHECK,
+                          UTTER_SMS_FIRST_WORDS, UTTER_SMS_PRIVACY_NOTE)
+
 SMS_CHANNEL = "twilio"
-SAFETY_CHECK_ENTITY = "safety_check"  # bot.components.safety
 # Answers that already say it is automated and not the police or immigration.
-SELF_INTRODUCING_INTENTS = {"bot_challenge"}
+SELF_INTRODUCING_INTENTS = {INTENT_BOT_CHALLENGE}
 
 
 def intro_needed(tracker: Tracker) -> bool:
     """True until the person has been told, once, that this is automated and not police (the
     emergency action sets `intro_given` too: a person in danger hears 911 first, not this)."""
-    return not tracker.get_slot("intro_given")
+    return not tracker.get_slot(SLOT_INTRO_GIVEN)
 
 
 def sms_note_needed(tracker: Tracker) -> bool:
     """True for an SMS conversation until the person has heard how to delete the thread and stop."""
-    return tracker.get_latest_input_channel() == SMS_CHANNEL and not tracker.get_slot("sms_note_given")
+    return tracker.get_latest_input_channel() == SMS_CHANNEL and not tracker.get_slot(SLOT_SMS_NOTE_GIVEN)
 
 
 def safety_check_needed(tracker: Tracker) -> bool:
     """True when the last message came near an emergency and 911 / 988 were not named for that yet."""
     entities = tracker.latest_message.get("entities") or []
-    near = any(entity.get("entity") == SAFETY_CHECK_ENTITY for entity in entities)
-    return near and not tracker.get_slot("safety_check_given")
+    near = any(entity.get("entity") == MARK_SAFETY_CHECK for entity in entities)
+    return near and not tracker.get_slot(SLOT_SAFETY_CHECK_GIVEN)
 
 
 class ActionNotices(Action):
@@ -47,21 +50,21 @@ class ActionNotices(Action):
     the 911 / 988 line when a message came near an emergency; nothing when all are said."""
 
     def name(self) -> Text:
-        return "action_notices"
+        return ACTION_NOTICES
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         events: List[EventType] = []
         if intro_needed(tracker) and tracker.get_latest_input_channel() == SMS_CHANNEL:
-            dispatcher.utter_message(response="utter_sms_first_words")
+            dispatcher.utter_message(response=UTTER_SMS_FIRST_WORDS)
         if sms_note_needed(tracker):
-            dispatcher.utter_message(response="utter_sms_privacy_note")
-            events.append(SlotSet("sms_note_given", True))
+            dispatcher.utter_message(response=UTTER_SMS_PRIVACY_NOTE)
+            events.append(SlotSet(SLOT_SMS_NOTE_GIVEN, True))
         if intro_needed(tracker):
             intent = (tracker.latest_message.get("intent") or {}).get("name")
             if intent not in SELF_INTRODUCING_INTENTS:
-                dispatcher.utter_message(response="utter_intro")
-            events.append(SlotSet("intro_given", True))
+                dispatcher.utter_message(response=UTTER_INTRO)
+            events.append(SlotSet(SLOT_INTRO_GIVEN, True))
         if safety_check_needed(tracker):
-            dispatcher.utter_message(response="utter_safety_check")
-            events.append(SlotSet("safety_check_given", True))
+            dispatcher.utter_message(response=UTTER_SAFETY_CHECK)
+            events.append(SlotSet(SLOT_SAFETY_CHECK_GIVEN, True))
         return events

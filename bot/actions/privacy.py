@@ -16,6 +16,8 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.response_parts import phrase
+from bot.dialogue import (ACTION_ANSWER_CONFIDENTIALITY, ACTION_ANSWER_PRIVACY, UTTER_PART_CONFIDENTIALITY,
+                          UTTER_PART_NEVER_REPORT, UTTER_PRIVACY, UTTER_PRIVACY_KEPT)
 from infra.config import confidentiality_text
 from conversations.retention import retention_days
 
@@ -29,14 +31,14 @@ class ActionAnswerPrivacy(Action):
     """"Who can see this? Is it private?": who reads, how long it is kept, how to erase it."""
 
     def name(self) -> Text:
-        return "action_answer_privacy"
+        return ACTION_ANSWER_PRIVACY
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         days = retention_days()
         if days is None:  # RETENTION_DAYS=off: kept until erased or purged by staff
-            dispatcher.utter_message(response="utter_privacy_kept")
+            dispatcher.utter_message(response=UTTER_PRIVACY_KEPT)
         else:
-            dispatcher.utter_message(response="utter_privacy", retention_days=days_text(days))
+            dispatcher.utter_message(response=UTTER_PRIVACY, retention_days=days_text(days))
         return []
 
 
@@ -45,9 +47,10 @@ class ActionAnswerConfidentiality(Action):
     agency's promise with its limits."""
 
     def name(self) -> Text:
-        return "action_answer_confidentiality"
+        return ACTION_ANSWER_CONFIDENTIALITY
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        limits = confidentiality_text() or phrase(domain, "utter_part_confidentiality", tracker=tracker)
-        dispatcher.utter_message(text=f"{phrase(domain, 'utter_part_never_report', tracker=tracker)} {limits}")
+        limits = confidentiality_text() or phrase(domain, UTTER_PART_CONFIDENTIALITY, tracker=tracker)
+        never_report = phrase(domain, UTTER_PART_NEVER_REPORT, tracker=tracker)
+        dispatcher.utter_message(text=f"{never_report} {limits}")
         return []

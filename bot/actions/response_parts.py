@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text
 
+from bot.dialogue import utter_part_kind
+
 DomainDict = Dict[Text, Any]
 
 
@@ -47,4 +49,4 @@ def best_variation(variations: List[Dict[Text, Any]], tracker: Any = None) -> Op
 
 def kind_name(domain: DomainDict, kind: Text, tracker: Any = None) -> Text:
     """How the bot names a kind of help in a sentence: "shelter", "legal help"."""
-    return phrase(domain, f"utter_part_kind_{kind}", tracker=tracker)
+    return phrase(domain, utter_part_kind(kind), tracker=tracker)

@@ -13,8 +13,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.find_help import ActionFindHelp, ActionMoreResults, latest_intent, place_in_message
+from bot.actions.find_help import ActionMoreResults, latest_intent, place_in_message, skip_place, use_place
 from bot.actions.handoff import ActionAdvocateStatus, still_asked
+from bot.dialogue import (ACTION_ROUTE_FALLBACK, ACTION_ROUTE_YES_NO, AWAITING_ADVOCATE, AWAITING_KIND, AWAITING_MORE,
+                          AWAITING_PLACE, INTENT_AFFIRM, SLOT_AWAITING, UTTER_ANYTHING_ELSE, UTTER_ASK_KIND,
+                          UTTER_ASK_PLACE, UTTER_DEFAULT, UTTER_PLACE_NOT_FOUND, UTTER_STILL_HERE)
 from resources.places.geocode import geocode
 
 
@@ -22,31 +25,31 @@ class ActionRouteYesNo(Action):
     """Read a bare yes or no as the answer to what the bot asked last."""
 
     def name(self) -> Text:
-        return "action_route_yes_no"
+        return ACTION_ROUTE_YES_NO
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        yes = latest_intent(tracker) == "affirm"
-        awaiting = tracker.get_slot("awaiting")
-        if awaiting == "more":
+        yes = latest_intent(tracker) == INTENT_AFFIRM
+        awaiting = tracker.get_slot(SLOT_AWAITING)
+        if awaiting == AWAITING_MORE:
             if yes:
                 return ActionMoreResults().run(dispatcher, tracker, domain)
-            dispatcher.utter_message(response="utter_anything_else")
-            return [SlotSet("awaiting", "kind")]
-        if awaiting == "place":
+            dispatcher.utter_message(response=UTTER_ANYTHING_ELSE)
+            return [SlotSet(SLOT_AWAITING, AWAITING_KIND)]
+        if awaiting == AWAITING_PLACE:
             if yes:
-                dispatcher.utter_message(response="utter_ask_place")
+                dispatcher.utter_message(response=UTTER_ASK_PLACE)
                 return []
-            return ActionFindHelp().run(dispatcher, _as_skip(tracker), domain)
-        if awaiting == "advocate":
+            return skip_place(dispatcher, tracker, domain)  # "no" to "where?": go on without a place
+        if awaiting == AWAITING_ADVOCATE:
             if yes:
                 return ActionAdvocateStatus().run(dispatcher, tracker, domain)
             if still_asked(dispatcher, tracker):
                 return []
         if yes:
-            dispatcher.utter_message(response="utter_ask_kind")
-            return [SlotSet("awaiting", "kind")]
-        dispatcher.utter_message(response="utter_still_here")
-        return [SlotSet("awaiting", None)]
+            dispatcher.utter_message(response=UTTER_ASK_KIND)
+            return [SlotSet(SLOT_AWAITING, AWAITING_KIND)]
+        dispatcher.utter_message(response=UTTER_STILL_HERE)
+        return [SlotSet(SLOT_AWAITING, None)]
 
 
 class ActionRouteFallback(Action):
@@ -54,31 +57,17 @@ class ActionRouteFallback(Action):
     (while an advocate is on the way, that they need not talk)."""
 
     def name(self) -> Text:
-        return "action_route_fallback"
+        return ACTION_ROUTE_FALLBACK
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         named = place_in_message(tracker)
-        if tracker.get_slot("awaiting") == "place" or named:
+        if tracker.get_slot(SLOT_AWAITING) == AWAITING_PLACE or named:
             found = named or getattr(geocode(tracker.latest_message.get("text") or ""), "label", None)
             if found:
-                return [SlotSet("place", found)] + ActionFindHelp().run(dispatcher, with_place(tracker, found), domain)
-            dispatcher.utter_message(response="utter_place_not_found")
+                return use_place(dispatcher, tracker, domain, found)
+            dispatcher.utter_message(response=UTTER_PLACE_NOT_FOUND)
             return []
-        if tracker.get_slot("awaiting") == "advocate" and still_asked(dispatcher, tracker):
+        if tracker.get_slot(SLOT_AWAITING) == AWAITING_ADVOCATE and still_asked(dispatcher, tracker):
             return []
-        dispatcher.utter_message(response="utter_default")
-        return [SlotSet("awaiting", "kind")]
-
-
-def _as_skip(tracker: Tracker) -> Tracker:
-    """A copy of the tracker whose latest message reads as "skip" (no place)."""
-    copy = tracker.copy()
-    copy.latest_message = {**tracker.latest_message, "intent": {"name": "skip_place", "confidence": 1.0}}
-    return copy
-
-
-def with_place(tracker: Tracker, label: Text) -> Tracker:
-    """A copy of the tracker whose `place` slot holds `label` (for chaining actions in one turn)."""
-    copy = tracker.copy()
-    copy.slots = {**tracker.slots, "place": label, "place_declined": False}
-    return copy
+        dispatcher.utter_message(response=UTTER_DEFAULT)
+        return [SlotSet(SLOT_AWAITING, AWAITING_KIND)]

@@ -41,14 +41,15 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 
 from bot.channels.channel_responses import Words
-from bot.components.safety import DANGER_ENTITY, EMERGENCY_INTENT
-from bot.handoff_replies import CAN_DECLINE, after_asking, emergency_response, moment_responses
+from bot.dialogue import AWAITING_ADVOCATE, ENTITY_DANGER_TYPE, INTENT_EMERGENCY, SLOT_AWAITING, UTTER_SERVICE_TROUBLE
+from bot.handoff_replies import (CAN_DECLINE, DEFAULT_DANGER, EMERGENCY_PRIORITY, after_asking, emergency_response,
+                                 moment_responses)
 from conversations.handoff_requests import ask_for_advocate
 from conversations.shifts import shift_state
 
 logger = logging.getLogger(__name__)
 
-TROUBLE_RESPONSE = "utter_service_trouble"
+TROUBLE_RESPONSE = UTTER_SERVICE_TROUBLE
 # How long a turn may take before the survivor is answered without it: far above a normal turn
 # (tens of milliseconds) and a busy server's (benchmarks/load: p95 under 250 ms at 50 people),
 # and short enough that a person in danger hears 911 within seconds whatever is stuck.
@@ -226,10 +227,10 @@ async def emergency_replies(words: Words, conversation: Optional[DialogueStateTr
     """What action_emergency would have said and done: the emergency words, the handoff (stored
     from here, with the advocates' alerts), and what came of it (bot.handoff_replies)."""
     first = await words.response(emergency_response(category), conversation)
-    asked = await ask_for_advocate(message.sender_id, message.input_channel or "unknown", "emergency", category,
+    asked = await ask_for_advocate(message.sender_id, message.input_channel or "unknown", EMERGENCY_PRIORITY, category,
                                    events=conversation.events if conversation is not None else None)
     reply = after_asking(asked, shift_state(), emergency=True)
-    values: Dict[Text, Any] = {"place": reply.place}
+    values: Dict[Text, Any] = dict(place=reply.place)  # {place}: the place in line
     if reply.when is not None:
         day_response, moment_response, parts = moment_responses(reply.when)
         values["when"] = await words.text(moment_response, conversation,
@@ -237,7 +238,7 @@ async def emergency_replies(words: Words, conversation: Optional[DialogueStateTr
     replies = [first, await words.response(reply.response, conversation, **values)]
     if reply.can_decline:
         replies.append(await words.response(CAN_DECLINE, conversation))
-    events: List[Event] = [SlotSet("awaiting", "advocate")] if asked.stored else []
+    events: List[Event] = [SlotSet(SLOT_AWAITING, AWAITING_ADVOCATE)] if asked.stored else []
     return replies, events
 
 
@@ -249,10 +250,10 @@ async def danger_in(agent: Any, text: Optional[Text], parsed: Optional[Dict[Text
     except Exception as error:
         logger.error("a message could not be read for danger: %s", type(error).__name__)
         return None
-    if (parsed.get("intent") or {}).get("name") != EMERGENCY_INTENT:
+    if (parsed.get("intent") or {}).get("name") != INTENT_EMERGENCY:
         return None
-    found = [e.get("value") for e in parsed.get("entities") or [] if e.get("entity") == DANGER_ENTITY]
-    return found[0] if found else "danger"
+    found = [e.get("value") for e in parsed.get("entities") or [] if e.get("entity") == ENTITY_DANGER_TYPE]
+    return found[0] if found else DEFAULT_DANGER
 
 
 async def remember(agent: Any, conversation_id: Text, messages: List[Dict[Text, Any]],

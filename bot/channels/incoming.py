@@ -20,14 +20,16 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.shared.constants import INTENT_MESSAGE_PREFIX
 from rasa.shared.core.constants import USER_INTENT_RESTART
 
+from bot.dialogue import UTTER_MESSAGE_TOO_LONG, UTTER_RESTART
+
 # Longest message Rasa reads: the most an SMS can carry (Twilio joins a long text into at most
 # 1,600 characters), and the same on every channel.
 MAX_TEXT_CHARS = 1600
 # What a channel says after answering a message that was cut (domain.yml).
-LONG_MESSAGE_RESPONSE = "utter_message_too_long"
+LONG_MESSAGE_RESPONSE = UTTER_MESSAGE_TOO_LONG
 WORD_CUT_SLACK = 100  # characters a cut may give up to end at a whole word
 # Rasa's ActionRestart says this response (domain.yml), then resets the conversation.
-EXIT_RESPONSE = "utter_restart"
+EXIT_RESPONSE = UTTER_RESTART
 
 
 def without_commands(text: Optional[Text]) -> Text:

@@ -21,7 +21,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, UserUttered
 
-from bot.components.safety import EMERGENCY_INTENT
+from bot.dialogue import INTENT_EMERGENCY
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ async def over_the_limit(message: UserMessage, on_new_message: OnNewMessage, age
         await on_new_message(message)
         return True
     parsed = await agent.parse_message(message.text)
-    if (parsed.get("intent") or {}).get("name") == EMERGENCY_INTENT:
+    if (parsed.get("intent") or {}).get("name") == INTENT_EMERGENCY:
         logger.warning("an emergency came past a rate limit; answered all the same")
         await on_new_message(message)
         return True

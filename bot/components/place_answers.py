@@ -22,9 +22,10 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.components.intents import set_intent
 from bot.components.places import PLACE_ENTITY
+from bot.dialogue import INTENT_INFORM_PLACE
 from bot.nlp.misspellings import is_place_filler
 
-PLACE_INTENT = "inform_place"
+PLACE_INTENT = INTENT_INFORM_PLACE
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)

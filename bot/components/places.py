@@ -27,10 +27,11 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 # Importing bot.nlp.misspellings also registers the spaCy component that SpacyNLP's pipeline uses.
 from bot.nlp.misspellings import (PLACE_PREPOSITIONS, WORDLIKE_STATE_CODES, after_place_preposition, common_words,
                                   is_place_filler)
+from bot.dialogue import ENTITY_PLACE
 from resources.places.gazetteer import gazetteer, name_key
 from resources.places.geocode import BIG_CITY, town, town_choices
 
-PLACE_ENTITY = "place"
+PLACE_ENTITY = ENTITY_PLACE
 # Towns named like everyday words: a place only after "in"/"near"…, next to a state, or alone.
 EVERYDAY_WORDS = {
     "hope", "mobile", "normal", "reading", "why", "help", "home", "safe", "independence", "liberty",
