@@ -7,6 +7,11 @@ Rasa 3.6 changes a Redis lock by read-modify-write (get the ticket list, add or 
 set it back), so two servers taking a ticket at the same moment can both get the same number and
 run the same conversation's turns at once, and one turn's events are then lost from the tracker
 store. Every change of a lock here happens under a short Redis mutex for that conversation.
+
+The tracker store's `events` table (TRACKER_STORE_URL) is Rasa's (SQLTrackerStore.SQLEvent), so its
+retention rule is declared here, on the Rasa side: `TRACKER_EVENTS` names only the two columns the
+purge reads, on a MetaData of its own (never created by navigator.schema in DATABASE_URL), and not
+Rasa's model itself, whose import would cost every process that loads the schema a second.
 """
 from __future__ import annotations
 
@@ -17,8 +22,17 @@ from urllib.parse import urlsplit
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockStore, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
+from sqlalchemy import Column, Float, MetaData, String, Table
 
+from infra import retention
 from infra.config import lock_store_url
+
+TRACKER_EVENTS = Table("events", MetaData(), Column("sender_id", String(255), nullable=False),
+                       Column("timestamp", Float))
+# Per message: a purge deletes every event up to its cut-off (a conversation going on keeps the rest).
+retention.declare(retention.RetentionRule(
+    table=TRACKER_EVENTS, time_column=TRACKER_EVENTS.c.timestamp,
+    conversation_column=TRACKER_EVENTS.c.sender_id, store=retention.TRACKER))
 
 
 def redis_lock_store(url: str) -> RedisLockStore:

@@ -35,6 +35,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Column, DateTime, Integer, String, and_, delete, func, select
 from sqlalchemy.orm import Session
 
+from infra import retention
 from infra.db import Base
 from infra.clock import utcnow
 
@@ -81,6 +82,10 @@ class LoginFailure(Base):
     name = Column(String(100), nullable=False, index=True)  # lower-cased name as typed
     address = Column(String(64), nullable=False, index=True)  # the client's address (see module docstring)
     at = Column(DateTime, nullable=False, index=True, default=utcnow)
+
+
+retention.exempt(Advocate.__table__, LoginFailure.__table__,
+                 why="advocates' accounts and failed sign-ins (deleted after the lock-out window), no conversation")
 
 
 @dataclasses.dataclass(frozen=True)

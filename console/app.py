@@ -3,7 +3,8 @@ bearer tokens, security headers on every answer (HSTS too, over HTTPS), per-addr
 and on the API (429 with Retry-After; infra.rate_limits), and the background watch for
 handoffs nobody has claimed.
 
-Database calls are short but blocking, so they run in a worker thread and never stall the loop.
+Database calls are short but blocking, so they run in a worker thread (console.database) and never
+stall the loop.
 """
 from __future__ import annotations
 
@@ -21,10 +22,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from console import account_page as account, api, auth, pages, settings as console_settings
+from console.database import in_session
 from console.lifecycle import Lifecycle, watch_unclaimed
 from console.rasa_api import RasaApi
 from console.render import STATIC
-from infra import db
+from infra import twilio_client
 from infra.rate_limits import address_limit, client_address
 
 # No inline script or style anywhere: the pages load /static/console.js and /static/console.css.
@@ -70,13 +72,9 @@ def create_app(engine: Optional[Engine] = None, name: str = "navigator_console",
         what is down, so that monitoring sees a fault survivors only meet as the fallback lines.
         Under `navigator serve` also a process it is restarting (503, `"actions": "restarting"`)
         and, always, how many times it restarted each (`"restarts": {"actions": 1, ...}`)."""
-        def ping() -> None:
-            with db.session_scope(app.ctx.engine) as session:
-                session.execute(text("SELECT 1"))
-
         faults = {}
         try:
-            await asyncio.to_thread(ping)
+            await in_session(request, lambda session: session.execute(text("SELECT 1")).scalar())
         except Exception as error:  # any database fault means "not ready"
             faults["database"] = type(error).__name__
         watched = app.ctx.settings.watched
@@ -116,6 +114,7 @@ def create_app(engine: Optional[Engine] = None, name: str = "navigator_console",
     async def stop_watch(app: Sanic, _loop) -> None:
         app.ctx.watch.cancel()
         await app.ctx.rasa.close()
+        await twilio_client.aclose()  # the alerts' Twilio session: Sanic never closes it itself
 
     return app
 

@@ -12,6 +12,7 @@ from typing import Optional
 from sqlalchemy import Column, DateTime, Integer, String, select
 from sqlalchemy.orm import Session
 
+from infra import retention
 from infra.db import Base
 from conversations.handoffs import OUTCOMES
 from infra.clock import utcnow
@@ -56,6 +57,11 @@ class AuditEntry(Base):
     @property
     def detail_label(self) -> str:
         return DETAILS.get(self.detail, "") if self.detail else ""
+
+
+# What advocates did with a handoff: it goes with the handoff, or by age (retention)
+retention.declare(retention.RetentionRule(table=AuditEntry.__table__, time_column=AuditEntry.at,
+                                          handoff_column=AuditEntry.handoff_id))
 
 
 def record(session: Session, actor: str, action: str, handoff_id: Optional[int] = None,

@@ -36,7 +36,7 @@ from console.render import page
 from console.sessions import delete_expired_sessions, end_session, resume_session, start_session
 from console import audit
 from console.accounts import find_advocate, sign_in, sign_in_delay
-from infra.rate_limits import client_address as counted_address
+from infra.rate_limits import client_address
 
 SESSION_COOKIE = "nav_session"
 SIGN_IN_CSRF_COOKIE = "nav_signin_csrf"
@@ -44,14 +44,6 @@ SECURE_PREFIX = "__Host-"  # Secure, Path=/, no Domain: only this host over HTTP
 ACTIVITY_HEADER = "x-console-activity"  # "1" from console.js: the advocate did something since the last poll
 
 blueprint = Blueprint("auth")
-
-
-def client_address(request: Request) -> str:
-    """The address failed sign-ins are counted against: the client's as Sanic's proxy setting
-    tells it (infra.rate_limits.client_address, the same as the rate limits), else the
-    socket's peer, loopback included (production mode refuses to run behind a proxy without
-    the proxy setting, so a loopback peer there is a local client, not everyone)."""
-    return counted_address(request) or request.ip or "unknown"
 
 
 def cookies_secure(request: Request) -> bool:
@@ -150,7 +142,7 @@ async def login(request: Request) -> HTTPResponse:
     name = (form.get("name") or "").strip()
     if cross_site(request) or not same_token(form.get("csrf_token"), read_cookie(request, SIGN_IN_CSRF_COOKIE)):
         return sign_in_page(request, 403, "This page was out of date. Please sign in again.", name)
-    decision = request.app.ctx.sign_in_limits.check(address=counted_address(request))
+    decision = request.app.ctx.sign_in_limits.check(address=client_address(request))
     if not decision.allowed:
         response = sign_in_page(request, 429, "Too many sign-in attempts from this address. Wait a minute, "
                                               "then try again.", name)
@@ -162,7 +154,8 @@ async def login(request: Request) -> HTTPResponse:
         await asyncio.sleep(delay)
 
     def attempt(session):
-        result = sign_in(session, name, form.get("password") or "", client_address(request), settings.lockout)
+        result = sign_in(session, name, form.get("password") or "", client_address(request, local_peer_counts=True),
+                         settings.lockout)
         if result.advocate is None:
             known = find_advocate(session, name) if name else None
             audit.record(session, known.name if known else "(unknown name)", "sign_in_refused",

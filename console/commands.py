@@ -15,6 +15,7 @@ from infra.clock import utcnow
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     tokens = subparsers.add_parser("tokens", help="API tokens for the console's JSON API")
+    tokens.set_defaults(needs_schema=True)  # navigator.cli creates the schema first
     actions = tokens.add_subparsers(dest="tokens_command", required=True, metavar="ACTION")
     create = actions.add_parser("create", help="create a token; it is printed once, as the last line")
     create.add_argument("name", help="who or what will use the token, e.g. 'hotline-crm' (one live token a name)")
@@ -37,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.set_defaults(handler=tokens_list)
 
     people = subparsers.add_parser("advocates", help="advocate accounts for the console")
+    people.set_defaults(needs_schema=True)
     actions = people.add_subparsers(dest="advocates_command", required=True, metavar="ACTION")
     for name, handler, help_text in (("add", advocates_add, "add an advocate (asks for a password)"),
                                      ("set-password", advocates_set_password, "give an advocate a new password")):
@@ -87,7 +89,6 @@ def _when(moment: Optional[dt.datetime], never: str = "never") -> str:
 
 
 def tokens_create(args: argparse.Namespace) -> int:
-    db.create_schema()
     try:
         expires_at = token_expiry(args.expires_in, args.expires)
         with db.session_scope() as session:
@@ -102,7 +103,6 @@ def tokens_create(args: argparse.Namespace) -> int:
 
 
 def tokens_revoke(args: argparse.Namespace) -> int:
-    db.create_schema()
     try:
         with db.session_scope() as session:
             api_tokens.revoke_token(session, args.name)
@@ -114,7 +114,6 @@ def tokens_revoke(args: argparse.Namespace) -> int:
 
 def tokens_list(args: argparse.Namespace) -> int:
     """One tab-separated line a token, under a header; no token and no hash is ever printed."""
-    db.create_schema()
     now = utcnow()
     with db.session_scope() as session:
         rows = [(t.name, t.effective_scope,
@@ -141,7 +140,6 @@ def read_password(from_stdin: bool) -> str:
 
 
 def _change(command: str, work) -> int:
-    db.create_schema()
     try:
         with db.session_scope() as session:
             message = work(session)
@@ -192,10 +190,9 @@ def advocates_enable(args: argparse.Namespace) -> int:
 
 
 def advocates_list(args: argparse.Namespace) -> int:
-    from console.settings import lockout_policy
+    from console.settings import lockout_policy  # the console's settings check the whole environment: only here
 
     policy = lockout_policy()
-    db.create_schema()
     with db.session_scope() as session:
         rows = [(a.name, "active" if a.active else "disabled",
                  "sign-in slowed by failed attempts" if advocates.sign_in_delay(session, a.name, policy) else "",

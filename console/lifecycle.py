@@ -16,7 +16,7 @@ advocate's first message waits until the survivor writes again (the console says
 hours that notice is not sent either (the survivor was told when the next shift starts), and a
 shift that ends before anyone was free is said so.
 
-Database calls block, so they run in a worker thread.
+Database calls block, so they run in a worker thread (console.database).
 """
 from __future__ import annotations
 
@@ -28,11 +28,11 @@ from typing import Callable, Optional
 from sqlalchemy.engine import Engine
 
 from console.consent import asked_not_to_be_written_first, may_write_unprompted
+from console.database import in_engine_session
 from console.rasa_api import RasaApi
 from console.transcript import Line, transcript_lines
 from console import accounts as advocates, audit
 from conversations import alerts, handoffs, shifts
-from infra import db
 from conversations.handoffs import Handoff, HandoffStateError
 
 logger = logging.getLogger(__name__)
@@ -56,10 +56,7 @@ class Lifecycle:
         self.rasa = rasa
 
     async def _db(self, work: Callable):
-        def run():
-            with db.session_scope(self.engine) as session:
-                return work(session)
-        return await asyncio.to_thread(run)
+        return await in_engine_session(self.engine, work)
 
     async def handoff(self, handoff_id: int) -> Handoff:
         return await self._db(lambda s: handoffs.get_handoff(s, handoff_id))

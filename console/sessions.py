@@ -23,6 +23,7 @@ from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, delete, fu
 from sqlalchemy.orm import Session
 
 from console.accounts import Advocate
+from infra import retention
 from infra.db import Base
 from infra.clock import utcnow
 
@@ -37,6 +38,9 @@ class AdvocateSession(Base):
     created_at = Column(DateTime, nullable=False, default=utcnow)
     last_seen_at = Column(DateTime, nullable=False, default=utcnow)  # the advocate's last own request
     epoch = Column(Integer, nullable=True)  # the account's session_epoch when it began (None: 0)
+
+
+retention.exempt(AdvocateSession.__table__, why="advocates' sign-ins (hashes), no conversation")
 
 
 @dataclasses.dataclass(frozen=True)

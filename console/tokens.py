@@ -29,6 +29,7 @@ from typing import Optional
 from sqlalchemy import Column, DateTime, Integer, String, select, update
 from sqlalchemy.orm import Session
 
+from infra import retention
 from infra.db import Base
 from infra.clock import utcnow
 
@@ -72,6 +73,9 @@ class ApiToken(Base):
         if self.expires_at is not None and self.expires_at <= (now or utcnow()):
             return "expired"
         return None
+
+
+retention.exempt(ApiToken.__table__, why="integrations' API tokens (hashes), no conversation")
 
 
 def actor_name(name: str) -> str:

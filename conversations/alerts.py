@@ -39,9 +39,11 @@ from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, func, sele
 
 from infra import config
 from conversations import flood_budget
+from infra import retention
 from infra.db import Base, session_scope
 from conversations.handoffs import Handoff
 from infra.clock import utcnow
+from infra.twilio_client import send_sms
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +86,12 @@ class AlertSummary(Base):
     urgent = Column(Integer, nullable=False, default=0)
     recipients = Column(Integer, nullable=False, default=0)
     delivered = Column(Integer, nullable=False, default=0)
+
+
+retention.declare(retention.RetentionRule(table=Alert.__table__, time_column=Alert.created_at,
+                                          handoff_column=Alert.handoff_id))
+retention.declare(retention.RetentionRule(  # counts of batched alerts only
+    table=AlertSummary.__table__, time_column=AlertSummary.created_at))
 
 
 @dataclass(frozen=True)
@@ -187,8 +195,6 @@ def _oldest_waiting(session) -> Optional[dt.datetime]:
 
 async def _text(numbers: list[str], text: str, what: str) -> int:
     """Send `text` to every number at once; how many went (failures logged by type, no number)."""
-    from infra.twilio_client import send_sms
-
     outcomes = await asyncio.gather(*(send_sms(number, text) for number in numbers), return_exceptions=True)
     for outcome in outcomes:
         if isinstance(outcome, BaseException):

@@ -60,6 +60,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from infra.config import number_setting
+from infra import retention
 from infra.db import Base
 from conversations.handoffs import Handoff
 from infra.clock import utcnow
@@ -88,6 +89,9 @@ class FloodGate(Base):
 
     name = Column(String(30), primary_key=True)
     at = Column(DateTime, nullable=True)
+
+
+retention.exempt(FloodGate.__table__, why="one row per budget, no person's data")
 
 
 @dataclasses.dataclass(frozen=True)

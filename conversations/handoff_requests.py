@@ -129,18 +129,29 @@ async def _finish_late(writing: "asyncio.Future", wanted: Wanted, engine: Option
     except Exception as error:
         _failed(wanted, error, engine)
         return
+    _settle_late(wanted, engine, stored)
+
+
+async def _store_again(wanted: Wanted, engine: Optional[Engine]) -> bool:
+    """One more try, in a worker thread, at a request that was not stored at first (a database
+    fault, or no room in the flood budget), as both the retries after a fault and the wait for
+    room make it: see `_settle_late`. A database fault raises (the caller decides when to try again)."""
+    return _settle_late(wanted, engine, await asyncio.to_thread(_store, wanted, engine))
+
+
+def _settle_late(wanted: Wanted, engine: Optional[Engine], stored: Optional[tuple[Asked, bool]]) -> bool:
+    """What becomes of a request the survivor was told could not be stored yet, once a write of it
+    ended (`stored`, as `_store` returns it): True when it is in the queue now (the advocates are
+    alerted), False when it is over the flood budget (it waits for room)."""
     if stored is None:
         _wait_for_room(wanted, engine)
-        return
-    _stored_late(wanted, *stored)
-
-
-def _stored_late(wanted: Wanted, asked: Asked, alert: bool) -> None:
-    """A handoff the survivor was told could not be stored yet is in the queue now: alert."""
+        return False
+    asked, alert = stored
     logger.warning("a %s handoff that could not be recorded at first is in the queue now (#%s)",
                    wanted.priority, asked.handoff_id)
     if alert:
         alert_in_background(asked.handoff_id, wanted.priority)
+    return True
 
 
 def current_request(conversation_id: str, engine: Optional[Engine] = None) -> Optional[Asked]:
@@ -201,11 +212,16 @@ def _in_background(work) -> None:
     task.add_done_callback(_background.discard)
 
 
+def _keep_most_urgent(pending: Wanted, wanted: Wanted) -> None:
+    """One request kept per conversation (to retry, or waiting for room): its most urgent."""
+    if PRIORITIES.index(wanted.priority) < PRIORITIES.index(pending.priority):
+        pending.priority, pending.reason = wanted.priority, wanted.reason
+
+
 def _retry_later(wanted: Wanted, engine: Optional[Engine]) -> None:
     pending = _retrying.get(wanted.conversation_id)
-    if pending is not None:  # one retry per conversation, for its most urgent request
-        if PRIORITIES.index(wanted.priority) < PRIORITIES.index(pending.priority):
-            pending.priority, pending.reason = wanted.priority, wanted.reason
+    if pending is not None:
+        _keep_most_urgent(pending, wanted)
         return
     _retrying[wanted.conversation_id] = wanted
     _in_background(_keep_trying(wanted, engine))
@@ -217,14 +233,10 @@ async def _keep_trying(wanted: Wanted, engine: Optional[Engine]) -> None:
         while asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(RETRY_EVERY_S)
             try:
-                stored = await asyncio.to_thread(_store, wanted, engine)
+                await _store_again(wanted, engine)  # stored, or waiting for room from now on
             except Exception as error:
                 logger.debug("a handoff is still not recorded: %s", type(error).__name__)
                 continue
-            if stored is None:
-                _wait_for_room(wanted, engine)
-            else:
-                _stored_late(wanted, *stored)
             return
         logger.error("a %s handoff could not be recorded for %s; given up", wanted.priority, RETRY_FOR)
     finally:
@@ -235,9 +247,8 @@ def _wait_for_room(wanted: Wanted, engine: Optional[Engine]) -> None:
     """Keep a request over the handoff budget until the budget has room (or RETRY_FOR passes)."""
     global _room_watch
     pending = _waiting_for_room.get(wanted.conversation_id)
-    if pending is not None:  # one per conversation, for its most urgent request
-        if PRIORITIES.index(wanted.priority) < PRIORITIES.index(pending[0].priority):
-            pending[0].priority, pending[0].reason = wanted.priority, wanted.reason
+    if pending is not None:
+        _keep_most_urgent(pending[0], wanted)
     elif len(_waiting_for_room) >= MAX_WAITING_FOR_ROOM:
         logger.error("a %s handoff over the flood budget could not be kept: %s are waiting for room already",
                      wanted.priority, len(_waiting_for_room))
@@ -282,14 +293,12 @@ async def _store_when_there_is_room() -> None:
         ordered = sorted(_waiting_for_room.items(), key=lambda item: PRIORITIES.index(item[1][0].priority))
         for conversation_id, (wanted, engine, _deadline) in ordered:
             try:
-                stored = await asyncio.to_thread(_store, wanted, engine)
+                if not await _store_again(wanted, engine):  # the budget is full again (it stays waiting)
+                    break
             except Exception as error:
                 logger.debug("a handoff waiting for room is still not recorded: %s", type(error).__name__, exc_info=True)
                 break
-            if stored is None:  # the budget is full again
-                break
             _waiting_for_room.pop(conversation_id, None)
-            _stored_late(wanted, *stored)
         await asyncio.sleep(1.0)
 
 

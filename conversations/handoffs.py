@@ -24,9 +24,10 @@ import datetime as dt
 import hashlib
 from typing import Optional
 
-from sqlalchemy import Column, DateTime, Integer, String, select, update
+from sqlalchemy import Column, DateTime, Integer, String, func, select, update
 from sqlalchemy.orm import Session
 
+from infra import retention
 from infra.db import Base
 from infra.clock import utcnow
 
@@ -86,6 +87,13 @@ class Handoff(Base):
                 "closed_at": iso(self.closed_at), "closed_by": self.closed_by, "outcome": self.outcome,
                 "unclaimed_notice_at": iso(self.unclaimed_notice_at), "declined_at": iso(self.declined_at),
                 "joined_notice_at": iso(self.joined_notice_at), "undelivered": self.undelivered or 0}
+
+
+# A closed handoff goes by when it was closed; one not closed keeps its conversation whole through
+# a purge of a number of days (conversations.retention), and what points at it (alerts, audit).
+retention.declare(retention.RetentionRule(
+    table=Handoff.__table__, time_column=func.coalesce(Handoff.closed_at, Handoff.created_at),
+    conversation_column=Handoff.conversation_id, open_when=Handoff.status != "closed"))
 
 
 def conversation_handle(conversation_id: str) -> str:

@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import Mapping
 
+from infra.sms_charset import outside_gsm7
+
 ROOT = Path(__file__).resolve().parents[1]
 VAR_DIR = ROOT / "var"
 # The variable that gives the console the path of `navigator serve`'s StatusFile (/healthz shows it).
@@ -94,8 +96,6 @@ def confidentiality_text() -> str | None:
     (`CONFIDENTIALITY_TEXT`), said instead of the domain's default (`utter_part_confidentiality`);
     the assistant always adds that nobody has to report anything to get help. None when unset.
     Words that an SMS cannot carry in one piece stop the process, with what is wrong."""
-    from infra.sms_charset import outside_gsm7
-
     text = " ".join((os.environ.get("CONFIDENTIALITY_TEXT") or "").split())
     if not text:
         return None

@@ -34,7 +34,7 @@ server answers on the project's machine, so no real night meets it; a script on 
 does). The safety function has its own global budgets, which count everyone wherever they come
 from (conversations.flood_budget: new handoffs, advocates' alert texts).
 
-Each channel answers a refusal with the kind `LIMITED_RESPONSE` (domain.yml), which names 911
+Each channel answers a refusal with the kind `utter_rate_limited` (bot.dialogue), which names 911
 and the 24/7 lines: a survivor who is slowed down is never left without them.
 """
 from __future__ import annotations
@@ -49,8 +49,6 @@ from typing import Any, Callable, Dict, Optional
 
 from infra.config import number_setting
 
-# The response (domain.yml) a refused message gets: slow down, try again in a minute, 911, 24/7 lines.
-LIMITED_RESPONSE = "utter_rate_limited"
 DEFAULT_MAX_KEYS = 100_000
 DEFAULT_LOOPBACK_SHARE = 20  # the bucket of requests without a client address: this many addresses' worth
 IPV6_PREFIX = 64
@@ -213,18 +211,23 @@ def address_limit(name: str) -> Limiter:
     return Limiter(address=rate(name))
 
 
-def client_address(request: Any) -> Optional[str]:
+def client_address(request: Any, *, local_peer_counts: bool = False) -> Optional[str]:
     """The address to count a Sanic request against: the client's as the proxy tells it (when
     Sanic's proxy settings allow), else the peer's, an IPv6 one as its /64; None for a loopback
     peer with no forwarded address, which is the local TLS proxy speaking for everyone (it counts
-    in the limits' shared bucket: see the module docstring)."""
+    in the limits' shared bucket: see the module docstring).
+
+    `local_peer_counts`: for the console's failed sign-ins (console.auth), a loopback peer counts
+    as itself, as it is, and a request with no peer at all as "unknown": a lockout needs an
+    address, and production mode refuses to run behind a proxy without the proxy setting, so a
+    loopback peer there is a local client, not everyone."""
     forwarded = getattr(request, "remote_addr", "")
     if forwarded:
         return counted_address(forwarded)
     peer = getattr(request, "ip", "") or ""
     try:
         if not peer or ipaddress.ip_address(peer.strip("[]")).is_loopback:
-            return None
+            return (peer or "unknown") if local_peer_counts else None
     except ValueError:  # a UNIX socket or something odd: count it as it is
         return peer
     return counted_address(peer)

@@ -19,7 +19,7 @@ secrets go in `NAVIGATOR_SECRET_KEY_PREVIOUS` (one or more, separated by commas 
 a secret therefore holds neither). Sealing always uses the current secret; opening tries the
 current one, then each previous one (`fernet` is a MultiFernet); a keyed hash is looked up under
 every secret (`keyed_hashes`) and rewritten under the current one when found (sms_store).
-`navigator rekey` (navigator.rekey; also run by `infra.db.create_schema`, so by `make setup`
+`navigator rekey` (navigator.rekey; also run by `navigator.schema.create_schema`, so by `make setup`
 and each start, while previous secrets are set) re-seals every sealed row under the current
 secret. An operator may drop `NAVIGATOR_SECRET_KEY_PREVIOUS` once every server runs the new
 secret and `navigator rekey` reports "still under a previous secret: 0" and "no secret opens: 0".

@@ -16,26 +16,29 @@ the process answers (navigator serve and the console's /healthz wait on it).
 
 The check is added through rasa_sdk's own extension point (the `attach_sanic_app_extensions`
 hook its `run` calls on the app it builds), and the app is refused at start if the check is not
-on it, so a change in rasa_sdk cannot silently drop it.
+on it, so a change in rasa_sdk cannot silently drop it (navigator/rasa_cli.py: the steps it shares
+with the Rasa server).
 """
 from __future__ import annotations
 
 import hmac
-import os
-import sys
 from typing import Any, List, Optional
 
 import pluggy
+
+from navigator import rasa_cli
+from navigator import schema  # noqa: F401  (every table's owner and retention rule, as in every process)
 
 SECRET_VARIABLE = "NAVIGATOR_ACTION_SECRET"  # endpoints.yml reads it in the Rasa server's process
 SECRET_INFO = "navigator action server secret v1"
 AUTHORIZATION_PREFIX = "Bearer "
 OPEN_PATHS = frozenset({"/health"})
+SERVER = "action server"
 
 
 def shared_secret() -> str:
     """The secret the Rasa server sends and the action server requires (hex, 64 characters)."""
-    from infra.secret_key import derived_key
+    from infra.secret_key import derived_key  # here: the key (and cryptography) load only when the secret is needed
 
     return derived_key(SECRET_INFO).hex()
 
@@ -49,7 +52,7 @@ def authorized(authorization: Optional[str], secret: str) -> bool:
 
 def require_secret(app: Any, secret: str) -> None:
     """Refuse (401) every request to `app` but OPEN_PATHS that does not carry `secret`."""
-    from sanic import response
+    from sanic import response  # here: only the action server's own process builds answers
 
     async def check_secret(request: Any) -> Any:
         if request.path in OPEN_PATHS or authorized(request.headers.get("authorization"), secret):
@@ -76,37 +79,26 @@ class SecretPlugin:
 
 def install(secret: str) -> None:
     """Have rasa_sdk's server require `secret`, and refuse to run an app without the check."""
-    from rasa_sdk.plugin import plugin_manager
-    from sanic import Sanic
+    from rasa_sdk.plugin import plugin_manager  # here: the Rasa server imports this module, never rasa_sdk's server
 
     manager = plugin_manager()
     if any(isinstance(plugin, SecretPlugin) for plugin in manager.get_plugins()):
         return
     manager.register(SecretPlugin(secret))
-    sanic_run = Sanic.run
+    rasa_cli.refuse_apps_without(SERVER, lambda app: getattr(app.ctx, "navigator_action_secret", False),
+                                 lambda _app: "the app does not require the action secret")
 
-    def run(app: Any, *args: Any, **kwargs: Any) -> Any:
-        if not getattr(app.ctx, "navigator_action_secret", False):
-            print("action server: not starting: the app does not require the action secret",
-                  file=sys.stderr, flush=True)
-            raise SystemExit(2)
-        return sanic_run(app, *args, **kwargs)
 
-    Sanic.run = run  # type: ignore[method-assign]
+def action_arguments(argv: List[str]) -> List[str]:
+    """`argv` as it is when it starts an action server (`run actions ...`); anything else is refused."""
+    if argv[:2] != ["run", "actions"]:
+        rasa_cli.refuse(SERVER, "usage: python -m navigator.action_server run actions "
+                                "[the options of `rasa run actions`]")
+    return argv
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    os.umask(0o077)
-    arguments = list(sys.argv[1:] if argv is None else argv)
-    if arguments[:2] != ["run", "actions"]:
-        print("action server: usage: python -m navigator.action_server run actions [the options of `rasa run actions`]",
-              file=sys.stderr, flush=True)
-        raise SystemExit(2)
-    install(shared_secret())
-    from rasa.__main__ import main as rasa_main
-
-    sys.argv = ["rasa", *arguments]
-    rasa_main()
+    rasa_cli.start(argv, action_arguments, lambda: install(shared_secret()))
 
 
 if __name__ == "__main__":

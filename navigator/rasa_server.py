@@ -20,23 +20,26 @@ or on who started it (navigator serve, a scale-out host, a test).
   key and put in this process's environment for endpoints.yml's action_endpoint headers, so
   Rasa sends it with every action call and it appears on no command line.
 - New files (the SQLite tracker store, its journal) are private: umask 077.
+
+The steps every Rasa process of the navigator takes (refuse, umask, hand argv to Rasa) are
+navigator/rasa_cli.py's, shared with the action server.
 """
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any, List, NoReturn, Optional
 
-from navigator import action_server
+from navigator import action_server, rasa_cli
+from navigator import schema  # noqa: F401  (every table's retention rule: a survivor's erase runs here)
 
 API_SECRET_VARIABLE = "RASA_API_TOKEN"
 SECRET_OPTIONS = ("--auth-token", "--jwt-secret", "--jwt-private-key")  # and -t, --auth-token's short form
+SERVER = "rasa server"  # how its refusals begin (navigator.rasa_cli.refuse)
 
 
 def refuse(why: str) -> NoReturn:
     """The server is not started: one line saying why, exit status 2."""
-    print(f"rasa server: not starting: {why}", file=sys.stderr, flush=True)
-    raise SystemExit(2)
+    rasa_cli.refuse(SERVER, why)
 
 
 def rasa_arguments(argv: List[str], env: Any = os.environ) -> List[str]:
@@ -68,10 +71,9 @@ def names_a_secret(arg: str) -> bool:
 
 def install_policy_hook() -> None:
     """Have Rasa install the server policy on every app it builds, and refuse to run one without."""
-    import rasa.core.run
-    from sanic import Sanic
+    import rasa.core.run  # here: only once the command line and the settings passed
 
-    from bot.channels import server_policy
+    from bot.channels import server_policy  # here: as rasa.core.run, it loads Rasa
 
     if getattr(rasa.core.run.configure_app, "navigator_policy_hook", False):
         return
@@ -84,28 +86,21 @@ def install_policy_hook() -> None:
 
     configure_app.navigator_policy_hook = True  # type: ignore[attr-defined]
     rasa.core.run.configure_app = configure_app
-    sanic_run = Sanic.run
-
-    def run(app: Any, *args: Any, **kwargs: Any) -> Any:
-        if not server_policy.installed(app):
-            refuse(f"the Sanic app {app.name!r} does not keep the server policy")
-        return sanic_run(app, *args, **kwargs)
-
-    Sanic.run = run  # type: ignore[method-assign]
+    rasa_cli.refuse_apps_without(SERVER, server_policy.installed,
+                                 lambda app: f"the Sanic app {app.name!r} does not keep the server policy")
 
 
-def main(argv: Optional[List[str]] = None) -> None:
-    os.umask(0o077)
-    arguments = rasa_arguments(list(sys.argv[1:] if argv is None else argv))
-    from bot.channels import server_policy
+def prepare() -> None:
+    """What runs between the command line's check and Rasa: the settings, the action secret, the hook."""
+    from bot.channels import server_policy  # here: a refused command line stops before Rasa loads
 
     server_policy.check_settings()  # before Rasa loads a model: a wrong setting stops here, in a second
     os.environ[action_server.SECRET_VARIABLE] = action_server.shared_secret()
     install_policy_hook()
-    from rasa.__main__ import main as rasa_main
 
-    sys.argv = ["rasa", *arguments]
-    rasa_main()
+
+def main(argv: Optional[List[str]] = None) -> None:
+    rasa_cli.start(argv, rasa_arguments, prepare)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from conversations import shifts
 from infra.config import ROOT, STATUS_FILE_VARIABLE, VAR_DIR
 from infra.secret_key import rasa_api_token
 from infra.db import private_sqlite_file
+from navigator import schema  # noqa: F401  (every table's retention rule: the daily purge runs here)
 
 STARTUP_TIMEOUT_S = 600
 STOP_GRACE_S = 10
@@ -89,7 +90,7 @@ def action_server_command(env: dict[str, str]) -> list[str]:
 def commands(model: Path, env: dict[str, str]) -> dict[str, list[str]]:
     return {
         "actions": action_server_command(env),
-        "console": [sys.executable, "-m", "console"],
+        "console": [sys.executable, "-m", "navigator.console_server"],  # the schema first, then the console
         "rasa": rasa_server_command(model, env, env["RASA_PORT"]),
     }
 
@@ -333,6 +334,7 @@ def keep_files_private() -> None:
 
 
 def serve_command(args: argparse.Namespace) -> int:
+    # `serve` alone needs set-up, the production checks and the purge: the other commands skip them
     from navigator.setup import model_path
     from infra.production import exit_if_unsafe
     from conversations.retention import DailyPurge, retention_days

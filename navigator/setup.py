@@ -43,7 +43,7 @@ def fingerprint(paths: tuple[str, ...], *extra: str) -> str:
 
 def model_path() -> Path:
     """Where the model trained from the current data and config is (or will be)."""
-    import rasa
+    import rasa  # TensorFlow comes with it: only the steps that need Rasa pay for it
 
     return MODELS_DIR / f"navigator-{fingerprint(TRAINING_INPUTS, rasa.__version__)}.tar.gz"
 
@@ -53,7 +53,7 @@ def _stamp_ok(stamp: Path, value: str, output: Path) -> bool:
 
 
 def ensure_gazetteer() -> None:
-    from resources.places import gazetteer
+    from resources.places import gazetteer  # each step imports what it builds (a no-op set-up stays fast)
 
     if gazetteer.CACHE_PATH.exists():
         return
@@ -61,6 +61,7 @@ def ensure_gazetteer() -> None:
 
 
 def ensure_spacy_pipeline() -> None:
+    # each step imports what it builds (a no-op set-up stays fast)
     from bot.nlp import pipeline
     from resources.places import gazetteer
 
@@ -74,7 +75,7 @@ def ensure_spacy_pipeline() -> None:
 
 def ensure_safety_model() -> None:
     """The emergency classifier, retrained when its labelled data or its code changed."""
-    from bot.components import safety_model
+    from bot.components import safety, safety_model  # Rasa and TensorFlow: only this step needs them
 
     stamp = BUILD_DIR / "safety_model.stamp"
     value = fingerprint(("bot/components/safety_data", "bot/components/safety_model.py",
@@ -82,18 +83,18 @@ def ensure_safety_model() -> None:
                          "bot/nlp/sentence_encoder.py", "bot/data"))
     if _stamp_ok(stamp, value, safety_model.MODEL_PATH):
         return
-    _step("training the emergency classifier", safety_model.build)
+    _step("training the emergency classifier", safety.build_model)
     stamp.write_text(value)
 
 
 def ensure_schema() -> None:
-    from infra import db
+    from navigator import schema  # loads every table's owner: only the step that needs them pays for it
 
-    db.create_schema()
+    schema.create_schema()
 
 
 def ensure_demo_directory() -> None:
-    from resources.demo import load_demo_if_empty
+    from resources.demo import load_demo_if_empty  # the importer: only this step needs it
 
     if load_demo_if_empty():
         print("setup: loaded the demo directory into the embedded database", flush=True)

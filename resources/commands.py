@@ -11,6 +11,18 @@ import json
 import sys
 from itertools import groupby
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from infra.db import get_engine, session_scope
+from resources.importers.hsds_import import HsdsImportError, import_hsds, reindex_directory
+from resources.importers.progress import progress_for
+from resources.models import create_directory_tables
+from resources.search import index as _search_index  # noqa: F401 (its listener builds the search index with the tables)
+from resources.search.nearby import MAX_RADIUS_KM, resolve_place, search_services
+from resources.stats import directory_stats
+from resources.taxonomy.kinds import normalize_kind
+from resources.taxonomy.national_lines import national_lines
+
 EXIT_IMPORT_FAILED = 1
 EXIT_BAD_REQUEST = 2
 REPORT_WARNINGS_SHOWN = 20  # the rest are in --json
@@ -32,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="prefix every id of this export (e.g. 'miami:'), to keep exports that number their rows "
                         "1, 2, 3... apart; use the same prefix on every re-import")
     p.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
-    p.set_defaults(handler=import_hsds_command)
+    p.set_defaults(handler=import_hsds_command, needs_schema=True)  # navigator.cli creates the schema first
 
     s = subparsers.add_parser(
         "search", help="the search the bot runs: services of a kind near a place",
@@ -73,9 +85,6 @@ def _error(command: str, message: str) -> None:
 
 def _directory_engine():
     """The DATABASE_URL engine, with the directory's tables created if this is a new database."""
-    from infra.db import get_engine
-    from resources.models import create_directory_tables
-
     engine = get_engine()
     create_directory_tables(engine)
     return engine
@@ -84,14 +93,8 @@ def _directory_engine():
 # --- import-hsds ----------------------------------------------------------------------------------
 
 def import_hsds_command(args: argparse.Namespace) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from infra.db import create_schema, get_engine
-    from resources.importers.hsds_import import HsdsImportError, import_hsds
-    from resources.importers.progress import progress_for
 
     try:
-        create_schema()
         report = import_hsds(args.path, get_engine(), encoding=args.encoding, id_prefix=args.id_prefix,
                              progress=progress_for(sys.stderr, False if args.no_progress else None))
     except (HsdsImportError, SQLAlchemyError) as e:
@@ -144,11 +147,6 @@ def format_import_report(report) -> str:
 # --- search ---------------------------------------------------------------------------------------
 
 def search_command(args: argparse.Namespace) -> int:
-    from infra.db import session_scope
-    from resources.taxonomy.kinds import normalize_kind
-    from resources.taxonomy.national_lines import national_lines
-    from resources.search.nearby import MAX_RADIUS_KM, resolve_place, search_services
-
     if args.limit < 1 or args.offset < 0:
         _error("search", "--limit must be at least 1 and --offset at least 0")
         return EXIT_BAD_REQUEST
@@ -197,9 +195,6 @@ def _format_line(line) -> str:
 # --- stats, national-lines, reindex ---------------------------------------------------------------
 
 def stats_command(args: argparse.Namespace) -> int:
-    from infra.db import session_scope
-    from resources.stats import directory_stats
-
     with session_scope(_directory_engine()) as session:
         stats = directory_stats(session)
     if args.json:
@@ -219,8 +214,6 @@ def stats_command(args: argparse.Namespace) -> int:
 
 
 def national_lines_command(args: argparse.Namespace) -> int:
-    from resources.taxonomy.national_lines import national_lines
-
     try:
         lines = national_lines(args.kind)
     except ValueError as e:
@@ -237,9 +230,6 @@ def national_lines_command(args: argparse.Namespace) -> int:
 
 
 def reindex_command(args: argparse.Namespace) -> int:
-    from resources.importers.hsds_import import reindex_directory
-    from resources.importers.progress import progress_for
-
     counts = reindex_directory(_directory_engine(), progress_for(sys.stderr))
     print("Reindexed. Services per kind: " + ", ".join(f"{k} {n}" for k, n in counts.items()))
     return 0

@@ -11,8 +11,9 @@ approximate coordinates from their ZIP code or town, and from what). Every HSDS 
 """
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, String, Text, event, false
+from sqlalchemy import Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, String, Text, false
 
+from infra import retention
 from infra.db import Base
 
 ID = String(255)  # HSDS ids are UUID strings; older exports use short numbers, 211 exports composites
@@ -294,18 +295,11 @@ HSDS_MODELS = {
 }
 DERIVED_MODELS = (ServiceKind, ServiceTag, SearchPoint)  # keyed by service_id
 DIRECTORY_TABLES = [m.__table__ for m in (*HSDS_MODELS.values(), *DERIVED_MODELS, LocationGeocode)]
+retention.exempt(*DIRECTORY_TABLES, why="the resource directory: services and places, nothing a survivor said")
 
 
 def create_directory_tables(engine) -> None:
-    """Create only the directory's tables (idempotent); `infra.db.create_schema` creates all."""
+    """Create only the directory's tables (idempotent); `navigator.schema.create_schema` creates all.
+    The search index upgrades itself whenever tables are created (resources.search.index listens,
+    so these models need not import it): every importer and search loads it."""
     Base.metadata.create_all(engine, tables=DIRECTORY_TABLES)
-
-
-@event.listens_for(Base.metadata, "after_create")
-def _upgrade_search_index(target, connection, **kw) -> None:
-    """Whenever the schema is created (every set-up, every CLI command), bring the derived search
-    index up to date with this version: an agency's existing database must keep finding services
-    after an upgrade, without a re-import."""
-    from resources.search.index import upgrade_search_index
-
-    upgrade_search_index(connection)

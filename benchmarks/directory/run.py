@@ -28,7 +28,8 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from benchmarks.directory.generate import _towns, generate
-from infra.db import create_schema, make_engine, session_scope
+from infra.db import make_engine, session_scope
+from navigator.schema import create_schema
 from resources.places.gazetteer import Place
 from resources.importers.hsds_import import import_hsds
 from resources.taxonomy.kinds import KINDS

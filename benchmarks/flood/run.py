@@ -36,7 +36,7 @@ if __package__ in (None, ""):  # run as a file: benchmarks/flood/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER, TwilioStandIn  # noqa: E402
-from tests.helpers import Stack, http, wait_until  # noqa: E402
+from tests.helpers import Stack, forged_address, http, wait_until  # noqa: E402
 
 ON_CALL = ("+15550009001", "+15550009002", "+15550009003")
 EMERGENCIES = (
@@ -46,13 +46,6 @@ EMERGENCIES = (
     "someone is trying to break in and hurt me",
 )
 LINES = "1-800-799-7233"  # the DV Hotline: every emergency answer names it with 911
-
-
-def forged_address(n: int) -> str:
-    """Half IPv4 (198.18.0.0/15, benchmark addresses), half IPv6, each from its own /64."""
-    if n % 2:
-        return f"198.{18 + n // 65000}.{(n // 250) % 256}.{n % 250 + 1}"
-    return f"2001:db8:{n:x}:{(n * 7) % 65536:x}::{n + 1:x}"
 
 
 def send(url: str, n: int) -> tuple[int, str, float]:

@@ -16,7 +16,7 @@ from sqlalchemy.pool import StaticPool
 with harness.instrumented():
     from bot.actions.where import is_bare_town, where_to_search
     from bot.components.places import places_in_doc, town_value
-    from infra.db import create_schema
+    from navigator.schema import create_schema
     from resources.places.geocode import geocode, geocode_address, town_choices
     from resources.importers.hsds_import import import_hsds
     from resources.search.nearby import UnknownPlaceError, resolve_place

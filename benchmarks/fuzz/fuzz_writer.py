@@ -16,7 +16,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.pool import StaticPool
 
 with harness.instrumented():
-    from infra.db import create_schema
+    from navigator.schema import create_schema
     from resources.importers.directory_writer import DirectoryWriter
     from resources.importers.hsds_records import SOURCE, DirectoryRecords, ImportReport, TableRecords
 

@@ -37,7 +37,8 @@ from bot.channels.incoming import LONG_MESSAGE_RESPONSE, is_too_long, user_messa
 from bot.channels.safety_net import over_the_limit
 from bot.channels.sender_ids import RESERVED_PREFIXES, owned_by_a_channel
 from bot.channels.channel_responses import Words
-from infra.rate_limits import LIMITED_RESPONSE, Decision, client_address, survivor_limits
+from bot.dialogue import UTTER_RATE_LIMITED
+from infra.rate_limits import Decision, client_address, survivor_limits
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ class SafeRestInput(InputChannel):
         """429, and the kind words in the bot's usual shape (the default variation: a refusal
         must stay cheap, so it reads no conversation)."""
         try:
-            messages = [{"recipient_id": sender, **await self.words.response(LIMITED_RESPONSE)}]
+            messages = [{"recipient_id": sender, **await self.words.response(UTTER_RATE_LIMITED)}]
         except LookupError:  # the model is not loaded yet
             messages = []
         return response.json(messages, status=429, headers={"Retry-After": str(decision.retry_after)})

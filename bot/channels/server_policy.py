@@ -50,9 +50,9 @@ def install(app: Any) -> None:
     once Rasa has built the app and before it runs it, so Sanic builds its protocol (and so its
     body and frame limits) from this config. (Rasa is imported here, not above, so that
     check_settings refuses a wrong setting in a second, before TensorFlow loads.)"""
-    import rasa.core.actions.action
+    import rasa.core.actions.action  # late, as the docstring says: check_settings must not wait for TensorFlow
 
-    from bot import action_answer_check
+    from bot import action_answer_check  # it imports Rasa too
 
     action_answer_check.install()
     rasa.core.actions.action.DEFAULT_REQUEST_TIMEOUT = ACTION_TIMEOUT_S  # RemoteAction.run reads it per call

@@ -38,6 +38,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.components import safety_model
 from bot.components.intents import set_intent
 from bot.components.safety_model import DEFAULT_THRESHOLD
+from bot.dialogue import ENTITY_DANGER_TYPE, ENTITY_SERVICE_KIND, INTENT_EMERGENCY, KIND_INTENTS, MARK_SAFETY_CHECK
+from bot.nlp.sentence_encoder import sentence_encoder
 
 # Chosen by leave-one-author-out validation, not on a held-out set: at 0.3, 99 % of the
 # emergencies of an unseen author get 911 / 988 named, as an emergency or as this check
@@ -45,12 +47,10 @@ from bot.components.safety_model import DEFAULT_THRESHOLD
 CHECK_THRESHOLD = 0.3
 
 LEXICON_PATH = Path(__file__).with_name("safety_lexicon.yml")
-EMERGENCY_INTENT = "emergency"
-DANGER_ENTITY = "danger_type"
-SAFETY_CHECK_ENTITY = "safety_check"
-KIND_ENTITY = "service_kind"
-KIND_INTENTS = {"need_shelter": "shelter", "need_mental_health": "mental_health",
-                "need_substance_use": "substance_use", "need_legal": "legal"}
+EMERGENCY_INTENT = INTENT_EMERGENCY
+DANGER_ENTITY = ENTITY_DANGER_TYPE
+SAFETY_CHECK_ENTITY = MARK_SAFETY_CHECK
+KIND_ENTITY = ENTITY_SERVICE_KIND
 # How sure the intent classifiers must have been of a kind of help for an emergency to keep it.
 MIN_KIND_CONFIDENCE = 0.6
 CATEGORIES = ("self_harm", "danger", "medical")  # order = precedence when several match
@@ -174,6 +174,11 @@ def classifier_text(text: str) -> str:
     return without_guarded_phrases(normalise_text(text))
 
 
+def build_model(path=safety_model.MODEL_PATH):
+    """Train and save the emergency classifier (set-up): it reads messages as `classifier_text` does."""
+    return safety_model.build(classifier_text, path)
+
+
 def lexicon_signal(normalised: str, lexicon: Optional[Lexicon] = None) -> Optional[SafetySignal]:
     """What the reviewed lexicon finds in a normalised message, or None."""
     lexicon = lexicon or load_lexicon()
@@ -232,7 +237,7 @@ def detect(text: str, doc=None, lexicon: Optional[Lexicon] = None, model: Any = 
 
 @lru_cache(maxsize=1)
 def _tokenizer():
-    import spacy
+    import spacy  # 4 s to import: loaded only when a message is assessed without a Rasa spaCy doc
 
     return spacy.blank("en")
 
@@ -256,8 +261,6 @@ class SafetySignalClassifier(GraphComponent):
                execution_context: ExecutionContext) -> "SafetySignalClassifier":
         load_lexicon()
         if safety_model.load() is not None:  # at start-up, not on a survivor's first message
-            from bot.nlp.sentence_encoder import sentence_encoder
-
             sentence_encoder()
         return cls(float(config.get("threshold", DEFAULT_THRESHOLD)),
                    float(config.get("check_threshold", CHECK_THRESHOLD)))

@@ -19,14 +19,23 @@ average ranked every author's messages better than the regression alone (docs/sa
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import yaml
+import joblib
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_union
+from sklearn.preprocessing import normalize
 
+from bot.dialogue import INTENT_EMERGENCY
+from bot.nlp.sentence_encoder import sentence_encoder
 from infra.config import BUILD_DIR
 
 DATA_DIR = Path(__file__).with_name("safety_data")
@@ -76,7 +85,7 @@ def conversation_examples(data_dir: Path = NLU_DATA_DIR) -> List[LabelledMessage
     messages = []
     for path in sorted(data_dir.glob("nlu*.yml")):
         for block in (yaml.safe_load(path.read_text()) or {}).get("nlu") or []:
-            if not block.get("intent") or block["intent"] == "emergency":
+            if not block.get("intent") or block["intent"] == INTENT_EMERGENCY:
                 continue
             for line in (block.get("examples") or "").splitlines():
                 text = _ANNOTATION.sub(r"\1", line.strip().lstrip("-").strip())
@@ -86,9 +95,6 @@ def conversation_examples(data_dir: Path = NLU_DATA_DIR) -> List[LabelledMessage
 
 
 def _text_features():
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import make_union
-
     return make_union(
         TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True),
         TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True),
@@ -104,7 +110,6 @@ class Features:
 
 
 def featurise(texts: Sequence[str], raw_texts: Sequence[str], encoder=None) -> List[Features]:
-    from bot.nlp.sentence_encoder import sentence_encoder
 
     vectors = (encoder or sentence_encoder()).encode(list(raw_texts), layers=EMBEDDING_LAYERS)
     return [Features(t, v) for t, v in zip(texts, vectors)]
@@ -114,15 +119,10 @@ class _Classifier:
     """tf-idf n-grams + sentence embedding -> logistic regression."""
 
     def __init__(self) -> None:
-        from sklearn.linear_model import LogisticRegression
-
         self.ngrams = _text_features()
         self.model = LogisticRegression(C=4, class_weight="balanced", max_iter=3000)
 
     def _matrix(self, features: Sequence[Features], fit: bool = False, grams=None):
-        import numpy as np
-        import scipy.sparse as sp
-
         texts = [f.text for f in features]
         if grams is None:
             grams = self.ngrams.fit_transform(texts) if fit else self.ngrams.transform(texts)
@@ -147,11 +147,6 @@ class _NeighbourScore:
     against the other authors' files only, so that it is calibrated as for an unseen author)."""
 
     def __init__(self, vectors, labels, groups) -> None:
-        import numpy as np
-        from sklearn.linear_model import LogisticRegression
-
-        import scipy.sparse as sp
-
         # unit rows, so cosine = dot product; kept transposed (dense array, or sparse CSR) for speed
         self.transposed = vectors.T.tocsr() if sp.issparse(vectors) else np.ascontiguousarray(vectors.T)
         self.labels = np.asarray(labels, dtype=bool)
@@ -165,15 +160,10 @@ class _NeighbourScore:
         self.slope, self.intercept = float(calibration.coef_[0, 0]), float(calibration.intercept_[0])
 
     def _similarities(self, queries):
-        import numpy as np
-        import scipy.sparse as sp
-
         product = queries @ self.transposed
         return np.asarray(product.toarray() if sp.issparse(product) else product, dtype=np.float64)
 
     def _difference(self, similarities, exclude=None):
-        import numpy as np
-
         if exclude is not None:
             similarities = np.where(exclude, -np.inf, similarities)
         nearest = []
@@ -183,8 +173,6 @@ class _NeighbourScore:
         return nearest[0] - nearest[1]
 
     def probability(self, queries):
-        from scipy.special import expit
-
         return expit(self.slope * self._difference(self._similarities(queries)) + self.intercept)
 
 
@@ -198,9 +186,6 @@ class _Detector:
         self.classifier = _Classifier()
 
     def fit(self, features: Sequence[Features], labels: Sequence[int], groups: Sequence) -> "_Detector":
-        import numpy as np
-        from sklearn.preprocessing import normalize
-
         self.classifier.fit(features, labels)
         grams = normalize(self.classifier.ngrams.transform([f.text for f in features]))
         self.by_meaning = _NeighbourScore(np.vstack([f.embedding for f in features]).astype(np.float32),
@@ -209,9 +194,6 @@ class _Detector:
         return self
 
     def probabilities(self, features: Sequence[Features]):
-        import numpy as np
-        from sklearn.preprocessing import normalize
-
         grams = self.classifier.ngrams.transform([f.text for f in features])
         vectors = np.vstack([f.embedding for f in features]).astype(np.float32)
         return (self.classifier.predict_proba(features, grams)[:, 1] + self.by_meaning.probability(vectors)
@@ -247,14 +229,12 @@ def train_on(features: Sequence[Features], messages: Sequence[LabelledMessage]) 
     return SafetyModel(detector, categoriser)
 
 
-def build(path: Path = MODEL_PATH) -> Tuple[Path, int]:
-    """Train on every file in safety_data/ and save the model; returns (path, number of messages)."""
-    import joblib
-
-    from bot.components.safety import classifier_text
-
+def build(text_of: Callable[[str], str], path: Path = MODEL_PATH) -> Tuple[Path, int]:
+    """Train on every file in safety_data/ and save the model; returns (path, number of messages).
+    `text_of` is what the model reads of a message (`safety.classifier_text`: the lexicon's
+    normalisation and guards), passed in because the lexicon's module imports this one."""
     messages = read_labelled(training_files()) + conversation_examples()
-    model = train(messages, classifier_text)
+    model = train(messages, text_of)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     joblib.dump(model, tmp)
@@ -265,13 +245,4 @@ def build(path: Path = MODEL_PATH) -> Tuple[Path, int]:
 @lru_cache(maxsize=1)
 def load(path: Path = MODEL_PATH) -> Optional[SafetyModel]:
     """The trained model, or None when set-up has not built it (the lexicon still works alone)."""
-    import joblib
-
     return joblib.load(path) if path.exists() else None
-
-
-if __name__ == "__main__":
-    from bot.components import safety_model  # pickle the classes under their importable name
-
-    saved, count = safety_model.build(Path(sys.argv[1]) if len(sys.argv) > 1 else MODEL_PATH)
-    print(f"{saved} ({count} labelled messages)")

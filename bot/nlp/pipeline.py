@@ -11,6 +11,7 @@ Run: `python -m bot.nlp.pipeline [OUTPUT_DIR]`.
 """
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def place_patterns() -> list[dict]:
 
 def build_pipeline():
     """A blank English pipeline that tags CITY / STATE / ZIP spans, misspelt ones too."""
-    import spacy
+    import spacy  # 4 s to import: only set-up builds the pipeline (Rasa loads the saved one)
 
     nlp = spacy.blank("en")
     nlp.meta["name"] = "en_navigator"
@@ -60,8 +61,6 @@ def build_pipeline():
 
 def save_pipeline(path: Path = PIPELINE_PATH) -> Path:
     """Build the pipeline and save it to `path` (replacing what was there)."""
-    import shutil
-
     nlp = build_pipeline()
     tmp = path.with_name(path.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)

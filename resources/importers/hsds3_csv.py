@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from resources.importers import hsds_legacy_csv, ohana_csv
 from resources.importers.csv_files import dataset_name, find_table_files, read_csv, table_rows
 from resources.importers.hsds_records import HSDS_FIELDS, DirectoryRecords, HsdsImportError, TableRecords
 
@@ -30,8 +31,6 @@ STANDARD_FILES = {
 
 def detect(path: Path) -> bool:
     """Whether `path` is a folder this reader can take (not an HSDS 1.x/2.0 or Ohana one)."""
-    from resources.importers import hsds_legacy_csv, ohana_csv
-
     if not path.is_dir() or hsds_legacy_csv.looks_like_older_hsds(path) or ohana_csv.detect(path):
         return False
     if (path / "datapackage.json").is_file():

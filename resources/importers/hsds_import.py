@@ -14,9 +14,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from infra.db import get_engine
+from resources.models import Service
+from resources.search import index as search_index
+from resources.taxonomy import kinds
 from resources.importers import hsds3_csv, hsds3_json, hsds_legacy_csv, ohana_csv
 from resources.importers.directory_writer import DirectoryWriter
 from resources.importers.hsds_records import (GENERATED, DirectoryRecords, HsdsImportError, ImportReport, SkippedRow,
@@ -107,7 +112,6 @@ def import_hsds(path: str | Path, engine: Engine | None = None, *, demo: bool = 
     if id_prefix:
         exports = [prefix_ids(e, id_prefix) for e in exports]
     if engine is None:
-        from infra.db import get_engine
         engine = get_engine()
     report = ImportReport(str(path), " + ".join(dict.fromkeys(e.format for e in exports)),
                           " + ".join(dict.fromkeys(e.dataset or "" for e in exports)))
@@ -128,14 +132,7 @@ def import_hsds(path: str | Path, engine: Engine | None = None, *, demo: bool = 
 def reindex_directory(engine: Engine | None = None, progress: Progress | None = None) -> dict[str, int]:
     """Recompute every service's kinds, tags and search rows (after the rules in resources/taxonomy/data/
     change), in one transaction; returns services per KIND."""
-    from sqlalchemy import select
-
-    from resources.taxonomy import kinds
-    from resources.search import index as search_index
-    from resources.models import Service
-
     if engine is None:
-        from infra.db import get_engine
         engine = get_engine()
     progress = progress or NoProgress()
     try:

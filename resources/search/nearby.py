@@ -33,7 +33,8 @@ from resources.taxonomy.kinds import UnknownKindError, normalize_kind
 from resources.taxonomy.languages import language_table
 from resources.models import Address, Language, Location, Organization, Phone, Schedule, SearchPoint, Service
 from resources.search.index import PLAIN, cells_for_box, language_facet, tag_facet
-from resources.taxonomy.service_tags import ATTRIBUTE_TAGS, FOCUS_TAGS, known_tags
+from resources.taxonomy.kinds import known_tags
+from resources.taxonomy.service_tags import ATTRIBUTE_TAGS, FOCUS_TAGS
 
 __all__ = ["search_services", "search_near", "resolve_place", "ServiceResult", "SearchError",
            "UnknownKindError", "UnknownPlaceError", "RADIUS_STEPS_KM", "MAX_RADIUS_KM", "LARGEST_RADIUS_KM"]

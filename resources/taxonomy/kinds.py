@@ -411,3 +411,14 @@ def _service_terms(db, service_ids: list[str], classifier: TermClassifier) -> di
                 classifier.remember(TermInfo(tid, code, name, parent_id, tax_name or tax_text))
                 terms_of.setdefault(sid, set()).add(tid)
     return terms_of
+
+
+@lru_cache(maxsize=1)
+def known_tags() -> frozenset[str]:
+    """Every tag a search can ask for: those the rules can give, except the KINDS' own categories
+    (the kind is asked for already) and the confidential_location flag. It lives here, not in
+    service_tags, because it needs the kinds, and service_tags must not import them."""
+    tags = set(service_tags.ATTRIBUTE_TAGS) | set(service_tags.FOCUS_TAGS) | {e.category for e in kind_map().entries}
+    tags |= {e.tag for entries in service_tags.tag_map().by_name.values() for e in entries}
+    tags |= {tag for tag, _ in service_tags.tag_keywords()}
+    return frozenset(tags - set(KINDS) - {CONFIDENTIAL_TAG})

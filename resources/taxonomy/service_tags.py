@@ -127,15 +127,3 @@ def text_tags(text: str, fees: str | None = None) -> dict[str, str]:
         if phrase:
             found[tag] = f"keyword '{phrase}' in {'fees' if where == 'fees' else 'name/description'}"
     return found
-
-
-@lru_cache(maxsize=1)
-def known_tags() -> frozenset[str]:
-    """Every tag a search can ask for: those the rules can give, except the KINDS' own categories
-    (the kind is asked for already) and the confidential_location flag."""
-    from resources.taxonomy.kinds import CONFIDENTIAL_TAG, KINDS, kind_map
-
-    tags = set(ATTRIBUTE_TAGS) | set(FOCUS_TAGS) | {e.category for e in kind_map().entries}
-    tags |= {e.tag for entries in tag_map().by_name.values() for e in entries}
-    tags |= {tag for tag, _ in tag_keywords()}
-    return frozenset(tags - set(KINDS) - {CONFIDENTIAL_TAG})

@@ -13,6 +13,7 @@ from bot.actions.handoff import (ActionAdvocateStatus, ActionDeclineAdvocate, Ac
 from bot.actions.response_parts import phrase
 from bot.actions.routing import ActionRouteFallback, ActionRouteYesNo
 from infra import db
+from navigator import schema
 from conversations import handoff_requests
 from conversations.alerts import Alert
 from conversations.handoffs import claim_handoff, list_handoffs
@@ -137,7 +138,7 @@ def test_with_the_database_down_the_survivor_hears_911_and_no_false_promise(doma
         assert "I've asked" not in phrase(domain, "utter_advocate_not_reached_emergency")
         assert {"event": "slot", "name": "awaiting", "value": None, "timestamp": None} in events
         # The database comes back: the retry puts the emergency in the queue.
-        db.create_schema(db.engine_for(good))
+        schema.create_schema(db.engine_for(good))
         monkeypatch.setenv("DATABASE_URL", good)
         await handoff_requests.settled()
 

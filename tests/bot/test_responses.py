@@ -11,7 +11,7 @@ from bot import response_rules as wording
 from bot.actions.find_help import service_text
 from bot.actions.response_parts import phrase
 from infra.config import ROOT
-from tests.bot.conftest import make_tracker
+from tests.helpers import make_tracker
 
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
 VARIATIONS = [(name, index, variation) for name, items in DOMAIN["responses"].items()

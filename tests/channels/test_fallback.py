@@ -25,6 +25,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from bot.channels import fallback
 from bot.channels.incoming import exit_message
 from infra import db
+from navigator import schema
 from conversations import handoff_requests
 from infra.config import ROOT
 from conversations.handoffs import list_handoffs
@@ -168,7 +169,7 @@ def test_a_failed_action_in_one_conversation_does_not_mark_another(server):
 
 def test_an_unanswered_emergency_hears_911_and_its_handoff_is_opened(server, monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/navigator.db")
-    db.create_schema()
+    schema.create_schema()
     server.save("conv-9", intent="emergency", entities=[{"entity": "danger_type", "value": "self_harm"}])
 
     async def turn():
@@ -216,7 +217,7 @@ def test_a_turn_that_hangs_is_answered_at_its_deadline_and_its_late_words_are_no
 
 def test_an_emergency_whose_turn_hangs_hears_911_at_the_deadline_and_gets_its_handoff(server, monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/navigator.db")
-    db.create_schema()
+    schema.create_schema()
     answered, after, _ = late(server, "he has a gun", "conv-stuck")  # not even saved yet: read here
     assert after < 0.5 and "911" in answered[0] and answered[1].startswith("I've asked a human advocate")
     with db.session_scope() as session:
@@ -234,7 +235,7 @@ def test_a_late_turn_whose_nlu_pass_found_an_emergency_is_not_read_twice(server,
     """On an overloaded server a second NLU pass for every late turn would add the load that made
     it late: what the turn's own pass found is used."""
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/navigator.db")
-    db.create_schema()
+    schema.create_schema()
     read_here = []
 
     async def rasa_parse(_processor, message, *args, **kwargs):

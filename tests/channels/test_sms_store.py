@@ -8,7 +8,9 @@ import sqlite3
 import pytest
 
 from bot.channels.sms import store as sms_store
+from bot.channels.sms import outbox as sms_outbox
 from infra import db
+from navigator import schema
 
 PHONE = "+15555550123"
 NUMBER_FORMS = (b"+15555550123", b"5555550123", b"555-555-0123")
@@ -17,7 +19,7 @@ NUMBER_FORMS = (b"+15555550123", b"5555550123", b"555-555-0123")
 @pytest.fixture
 def database(tmp_path):
     url = f"sqlite:///{tmp_path}/navigator.db"
-    db.create_schema(db.make_engine(url))
+    schema.create_schema(db.make_engine(url))
     return url
 
 
@@ -111,18 +113,18 @@ def test_waiting_replies_are_encrypted_and_come_back_oldest_first_per_texter(dat
     one = sms_store.texter_for_phone("+15550104006", engine).conversation_id
     two = sms_store.texter_for_phone("+15550104007", engine).conversation_id
     now = sms_store.utcnow()
-    sms_store.queue_replies(one, ["zebra-first reply", "zebra-second reply"], now, engine)
-    sms_store.queue_replies(two, ["other texter"], now + dt.timedelta(minutes=5), engine)  # not due yet
+    sms_outbox.queue_replies(one, ["zebra-first reply", "zebra-second reply"], now, engine)
+    sms_outbox.queue_replies(two, ["other texter"], now + dt.timedelta(minutes=5), engine)  # not due yet
     assert b"zebra-" not in file_bytes(database)
-    assert sms_store.has_queued(one, engine) and not sms_store.has_queued("sms-nobody", engine)
+    assert sms_outbox.has_queued(one, engine) and not sms_outbox.has_queued("sms-nobody", engine)
 
-    (head,) = sms_store.claim_due_replies(now, dt.timedelta(seconds=60), engine=engine)
+    (head,) = sms_outbox.claim_due_replies(now, dt.timedelta(seconds=60), engine=engine)
     assert (head.conversation_id, head.body) == (one, "zebra-first reply")
-    assert sms_store.claim_due_replies(now, dt.timedelta(seconds=60), engine=engine) == []  # leased, and in order
-    sms_store.sent(head.id, engine)
-    (second,) = sms_store.claim_due_replies(now, dt.timedelta(seconds=60), engine=engine)
+    assert sms_outbox.claim_due_replies(now, dt.timedelta(seconds=60), engine=engine) == []  # leased, and in order
+    sms_outbox.sent(head.id, engine)
+    (second,) = sms_outbox.claim_due_replies(now, dt.timedelta(seconds=60), engine=engine)
     assert second.body == "zebra-second reply"
-    assert sms_store.drop_queued(one, engine) == 1 and not sms_store.has_queued(one, engine)
+    assert sms_outbox.drop_queued(one, engine) == 1 and not sms_outbox.has_queued(one, engine)
 
 
 def test_an_older_database_with_plain_numbers_is_sealed_and_keeps_its_texters(tmp_path):
@@ -142,14 +144,14 @@ def test_an_older_database_with_plain_numbers_is_sealed_and_keeps_its_texters(tm
     assert b"5555550123" in path.read_bytes()
     engine = db.make_engine(f"sqlite:///{path}")
 
-    db.create_schema(engine)
+    schema.create_schema(engine)
 
     assert not [form for form in NUMBER_FORMS if form in file_bytes(f"sqlite:///{path}")]
     assert sms_store.texter_for_phone(PHONE, engine).conversation_id == "sms-old-one"
     kept = sms_store.texter_for_phone("+15555550124", engine)
     assert kept.conversation_id == "sms-old-two" and kept.opted_out is True
     assert sms_store.texter_for_conversation("sms-old-one", engine).phone == PHONE
-    db.create_schema(engine)  # a second set-up changes nothing
+    schema.create_schema(engine)  # a second set-up changes nothing
     assert sms_store.texter_for_phone(PHONE, engine).conversation_id == "sms-old-one"
 
 

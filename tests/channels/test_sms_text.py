@@ -1,9 +1,9 @@
 """How the bot's messages become SMS text, and how a texter's short replies are read."""
 import pytest
 
-from infra.sms_text import (
-    SMS_MAX_CHARS, chosen_payload, keyword, number_reply, sms_length, split_for_sms, turn_text,
-)
+from bot.channels.sms.keywords import keyword
+from bot.channels.sms.text import chosen_payload, number_reply, split_for_sms, turn_text
+from infra.sms_charset import SMS_MAX_CHARS, sms_length
 
 OPTIONS = [{"title": "Shelter", "payload": "I need a shelter"}, {"title": "Legal help", "payload": "I need legal help"}]
 

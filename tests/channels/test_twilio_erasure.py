@@ -11,6 +11,7 @@ from bot.channels.sms.outbox import SmsOutbox
 from bot.channels.sms.erasure import TwilioEraser
 from infra.twilio_client import TwilioSettings
 from infra import db
+from navigator import schema
 from conversations.retention import erase_conversation, purge
 from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER
 
@@ -19,7 +20,7 @@ from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUM
 def engines(tmp_path, monkeypatch):
     monkeypatch.setenv("TWILIO_ERASE_DELAY_S", "0")
     directory = db.make_engine(f"sqlite:///{tmp_path / 'navigator.db'}")
-    db.create_schema(directory)
+    schema.create_schema(directory)
     return directory, db.make_engine(f"sqlite:///{tmp_path / 'tracker.db'}")
 
 

@@ -5,7 +5,8 @@ import datetime as dt
 import pytest
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
-from bot.channels.sms.webhook import IncomingSms, offered_options, what_to_do
+from bot.channels.sms.keywords import IncomingSms, what_to_do
+from bot.channels.sms.webhook import offered_options
 
 OPTIONS = [{"title": "Shelter", "payload": "I need a shelter"}]
 
@@ -52,7 +53,7 @@ def test_the_form_twilio_posts_is_read_with_care():
 
 def test_delete_asks_first_and_only_yes_soon_after_erases():
     from bot.channels.sms.store import Texter, utcnow
-    from bot.channels.sms.webhook import delete_pending
+    from bot.channels.sms.keywords import delete_pending
 
     assert what_to_do(sms("Delete."), False) == "delete"
     assert what_to_do(sms("delete my number please"), False) == "turn"  # a keyword is the whole text

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from bot.channels.webchat import sessions as webchat_sessions
 from bot.channels.webchat.socket import WebChatInput
 from infra import db
+from navigator import schema
 from conversations import retention
 from tests.channels.test_webchat_protocol import domain
 
@@ -30,7 +31,7 @@ ANSWERED = "I am sorry. You can talk to an advocate here."
 @pytest.fixture
 def engine(tmp_path):
     engine = db.make_engine(f"sqlite:///{tmp_path}/navigator.db")
-    db.create_schema(engine)
+    schema.create_schema(engine)
     return engine
 
 

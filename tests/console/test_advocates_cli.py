@@ -4,6 +4,7 @@ import io
 import pytest
 
 from infra import db
+from navigator import schema
 from console.accounts import Advocate, LockoutPolicy, sign_in, sign_in_delay
 from navigator.cli import main
 
@@ -14,7 +15,7 @@ PASSWORD = "a long enough password"
 def engine(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/navigator.db")
     engine = db.get_engine()
-    db.create_schema(engine)
+    schema.create_schema(engine)
     return engine
 
 

@@ -18,8 +18,8 @@ import pytest
 
 from navigator.setup import model_path
 from infra.config import ROOT
-from tests.console.conftest import PASSWORD, Browser
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS, NAVIGATOR, Stack, http, require_chromium, wait_until
+from tests.helpers import (Browser, CHROMIUM, CHROMIUM_ARGS, NAVIGATOR, PASSWORD, Stack, http,
+                           require_chromium, wait_until)
 
 pytestmark = pytest.mark.e2e
 

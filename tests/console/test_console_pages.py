@@ -15,7 +15,7 @@ from console.sessions import AdvocateSession
 from console.accounts import LoginFailure, disable_advocate, enable_advocate
 from console.audit import AuditEntry
 from conversations.handoffs import Handoff, open_handoff
-from tests.console.conftest import PASSWORD, Browser
+from tests.helpers import PASSWORD, Browser
 
 EVENTS = "tracker/events"
 

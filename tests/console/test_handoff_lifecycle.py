@@ -9,6 +9,7 @@ from sqlalchemy import inspect, text
 from console.render import TEMPLATES, STATIC
 from console.transcript import transcript_lines
 from infra import db
+from navigator import schema
 from console.accounts import LockoutPolicy, LoginFailure, add_advocate, sign_in
 from conversations.handoffs import (HandoffStateError, claim_handoff, close_handoff, conversation_handle, held_by,
                                 list_handoffs, mark_handed_back, open_handoff, reserve_unclaimed_notice,
@@ -18,7 +19,7 @@ from conversations.handoffs import (HandoffStateError, claim_handoff, close_hand
 @pytest.fixture
 def engine(tmp_path):
     engine = db.make_engine(f"sqlite:///{tmp_path}/navigator.db")
-    db.create_schema(engine)
+    schema.create_schema(engine)
     return engine
 
 
@@ -107,8 +108,8 @@ def test_create_schema_adds_new_columns_to_an_older_handoff_table(tmp_path):
                                 "claimed_by VARCHAR(100), closed_at DATETIME)"))
         connection.execute(text("INSERT INTO handoff (conversation_id, channel, priority, status, created_at) "
                                 "VALUES ('old', 'rest', 'emergency', 'open', '2024-01-01 00:00:00')"))
-    db.create_schema(engine)
-    db.create_schema(engine)  # idempotent
+    schema.create_schema(engine)
+    schema.create_schema(engine)  # idempotent
     columns = {c["name"] for c in inspect(engine).get_columns("handoff")}
     assert {"outcome", "handed_back_at", "closed_by", "unclaimed_notice_at"} <= columns
     with db.session_scope(engine) as s:

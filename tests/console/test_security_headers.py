@@ -16,8 +16,7 @@ import pytest
 from console.accounts import add_advocate
 from infra.config import ROOT
 from console.tokens import create_token
-from tests.console.conftest import PASSWORD, Browser, ConsoleProcess
-from tests.helpers import http
+from tests.helpers import Browser, ConsoleProcess, PASSWORD, http
 
 PRODUCTION = {"NAVIGATOR_ENV": "production", "NAVIGATOR_SECRET_KEY": "s" * 43, "RASA_API_TOKEN": "r" * 43,
               "CONSOLE_PUBLIC_URL": "https://console.example.org"}

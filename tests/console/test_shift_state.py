@@ -12,8 +12,7 @@ import pytest
 
 from console.render import shift_status
 from console.accounts import add_advocate
-from tests.console.conftest import PASSWORD, Browser, ConsoleProcess
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.helpers import Browser, CHROMIUM, CHROMIUM_ARGS, ConsoleProcess, PASSWORD, require_chromium
 
 ZONE = "America/Chicago"
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from infra import db
+from navigator import schema
 from console import tokens
 from navigator.cli import main
 from conversations.handoffs import list_handoffs, open_handoff, utcnow
@@ -17,7 +18,7 @@ def engine(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path}/navigator.db"
     monkeypatch.setenv("DATABASE_URL", url)
     engine = db.get_engine()
-    db.create_schema(engine)
+    schema.create_schema(engine)
     return engine
 
 
@@ -163,7 +164,7 @@ def test_an_older_token_table_gets_the_new_columns_and_its_tokens_keep_working(t
                                 "revoked_at DATETIME)"))
         connection.execute(text("INSERT INTO api_token (name, token_hash, created_at) VALUES "
                                 "('legacy', :digest, '2024-01-01 00:00:00')"), {"digest": tokens._hash("nav_legacy")})
-    db.create_schema(engine)
+    schema.create_schema(engine)
     assert {"scope", "expires_at", "last_used_at"} <= {c["name"] for c in inspect(engine).get_columns("api_token")}
     with db.session_scope(engine) as session:
         row = verify_token(session, "nav_legacy")

@@ -8,8 +8,7 @@ import pytest
 
 from console.audit import AuditEntry
 from conversations.handoffs import Handoff, open_handoff
-from tests.console.conftest import ConsoleProcess, RasaStandIn
-from tests.helpers import wait_until
+from tests.helpers import ConsoleProcess, RasaStandIn, wait_until
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import html
 import uuid
 
 from conversations.handoffs import Handoff, open_handoff
-from tests.console.conftest import Browser
+from tests.helpers import Browser
 from tests.console.test_console_pages import EVENTS, call, told
 
 

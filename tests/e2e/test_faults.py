@@ -22,12 +22,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.find_help import ActionAnswerHours, ActionFindHelp
 from infra import db
+from navigator import schema
 from navigator.setup import model_path
 from infra.config import ROOT
 from navigator.serve import STOP_GRACE_S
-from tests.bot.conftest import make_tracker
+from tests.helpers import Stack, free_port, http, make_tracker, wait_until
 from tests.channels.tcp_proxy import DroppableNetwork
-from tests.helpers import Stack, free_port, http, wait_until
 
 SAMPLE_DIRECTORY = ROOT.parent / "shared" / "eval" / "sample" / "directory_hsds3"
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
@@ -249,7 +249,7 @@ def postgres_url():
             pytest.fail(f"CI must run this test: PostgreSQL unreachable ({type(error).__name__})")
         pytest.skip(f"PostgreSQL unreachable at {POSTGRES_ADMIN_URL}")
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    db.create_schema(db.make_engine(url))
+    schema.create_schema(db.make_engine(url))
     yield url
     with admin.connect() as connection:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -257,7 +257,7 @@ def postgres_url():
 
 
 def test_console_healthz_is_503_while_its_database_is_unreachable(postgres_url, tmp_path):
-    from tests.console.conftest import ConsoleProcess
+    from tests.helpers import ConsoleProcess
 
     network = DroppableNetwork(5432)
     through_network = postgres_url.replace("127.0.0.1:5432", f"127.0.0.1:{network.port}")

@@ -13,7 +13,7 @@ from tests.helpers import free_port, http
 
 @pytest.fixture(scope="module")
 def console(tmp_path_factory):
-    from tests.console.conftest import ConsoleProcess
+    from tests.helpers import ConsoleProcess
 
     status = StatusFile()
     process = ConsoleProcess(tmp_path_factory.mktemp("healthz"), SimpleNamespace(port=free_port()),

@@ -5,6 +5,7 @@ import time
 from sqlalchemy import text
 
 from bot.channels.sms import store as sms_store
+from bot.channels.sms import outbox as sms_outbox
 from infra import db
 from conversations.alerts import Alert
 from console.audit import record
@@ -25,13 +26,13 @@ def test_one_conversation_and_all_its_records_are_erased_and_its_words_are_in_no
         open_handoff(session, kept, "twilio", "request", "request")
         session.add(Alert(handoff_id=handoff.id, priority="emergency", recipients=1, delivered=1))
         record(session, "sam", "claimed", handoff.id)
-    sms_store.queue_replies(gone, ["waiting for Twilio"], sms_store.utcnow(), engine)
+    sms_outbox.queue_replies(gone, ["waiting for Twilio"], sms_store.utcnow(), engine)
 
     report = erase_conversation(gone, tracker_engine=sqlite_without_secure_delete(tracker_path))
 
     assert report.conversations == 1 and report.records["sms_contact"] == 1 and report.records["sms_outbox"] == 1
     assert sms_store.texter_for_conversation(gone, engine) is None
-    assert not sms_store.has_queued(gone, engine)
+    assert not sms_outbox.has_queued(gone, engine)
     with db.session_scope() as session:
         assert [h.conversation_id for h in list_handoffs(session)] == [kept]
         assert session.query(Alert).count() == 0

@@ -13,6 +13,7 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from infra import db
+from navigator import schema
 from navigator.cli import main
 from conversations.alerts import Alert
 from conversations.handoffs import close_handoff, list_handoffs, open_handoff
@@ -46,7 +47,7 @@ def stores(tmp_path, monkeypatch):
     tracker_path, directory_path = tmp_path / "tracker.db", tmp_path / "navigator.db"
     monkeypatch.setenv("TRACKER_STORE_URL", f"sqlite:///{tracker_path}")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{directory_path}")
-    db.create_schema()
+    schema.create_schema()
     return SQLTrackerStore(dialect="sqlite", db=str(tracker_path)), tracker_path, directory_path
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, select
 from sqlalchemy.pool import StaticPool
 
-from infra.db import create_schema
+from navigator.schema import create_schema
 from resources.importers.cleaning import age_range, fix_prose, normalise_time, normalise_url
 from resources.search.hours import MAX_LENGTH, ScheduleRow, describe_hours, open_at, parse_time
 from resources.importers.directory_writer import DirectoryWriter

@@ -21,7 +21,6 @@ from resources.places.gazetteer import Place
 from resources.places.geocode import geocode, geocode_address, town, town_choices
 from resources.search.nearby import UnknownPlaceError, resolve_place
 from resources.places.spelling import closest_spelling
-from tests.bot.conftest import nlp  # noqa: F401  (the saved spaCy pipeline, a session fixture)
 from tests.property.strategies import PARSERS, PLACE_WORDS, any_text
 
 TEXT = any_text(PLACE_WORDS)
@@ -105,7 +104,7 @@ def directory_session():
     from sqlalchemy.orm import Session
     from sqlalchemy.pool import StaticPool
 
-    from infra.db import create_schema
+    from navigator.schema import create_schema
     from resources.importers.hsds_import import import_hsds
 
     engine = create_engine("sqlite://", future=True, poolclass=StaticPool,

@@ -1,8 +1,6 @@
 """Fixtures for the directory's tests: a fresh SQLite directory per test, the shared sample data."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import insert
 
@@ -12,11 +10,9 @@ from resources.search.index import refresh_search_points
 from resources.models import (Address, Language, Location, Organization, Phone, Schedule, Service,
                               ServiceAtLocation, ServiceKind, ServiceTag)
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
-SAMPLE = SHARED / "eval" / "sample" / "directory_hsds3"
+from tests.helpers import HSDS_DATA, SAMPLE_DIRECTORY as SAMPLE, SHARED
+
 SAMPLE_NAMES = SHARED / "eval" / "sample" / "directory_names.json"
-HSDS_DATA = SHARED / "data" / "hsds"
 CROSSWALK = SHARED / "data" / "taxonomy-crosswalk.csv"
 
 

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from navigator import schema
 from resources import commands
 
 
@@ -16,6 +17,8 @@ def run(tmp_path, monkeypatch, capsys):
         parser = argparse.ArgumentParser(prog="navigator")
         commands.register(parser.add_subparsers(dest="command", required=True))
         args = parser.parse_args(list(argv))
+        if getattr(args, "needs_schema", False):  # what navigator.cli does before such a subcommand
+            schema.create_schema()
         code = args.handler(args)
         out, err = capsys.readouterr()
         return code, out, err

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from infra.db import create_schema, make_engine, session_scope
+from infra.db import make_engine, session_scope
+from navigator.schema import create_schema
 from resources.importers.hsds_import import HsdsImportError, import_hsds
 from resources.search.nearby import search_near
 from resources.stats import directory_stats

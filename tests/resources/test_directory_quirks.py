@@ -19,7 +19,7 @@ MONDAY_NOON_MIAMI = datetime(2024, 5, 6, 16, 0, tzinfo=timezone.utc)  # 12:00 in
 
 @pytest.fixture(scope="module")
 def miami(tmp_path_factory):
-    from tests.resources.conftest import HSDS_DATA
+    from tests.helpers import HSDS_DATA
 
     folder = HSDS_DATA / "miami-211-hsds1"
     if not folder.is_dir():

@@ -248,7 +248,7 @@ def test_a_database_from_before_the_index_is_upgraded_when_the_schema_is_created
     """An agency's existing database keeps finding services after an upgrade, without a re-import."""
     from sqlalchemy import text
 
-    from infra.db import create_schema
+    from navigator.schema import create_schema
     from resources.importers.hsds_import import import_hsds
 
     import_hsds(shared.sample, engine)

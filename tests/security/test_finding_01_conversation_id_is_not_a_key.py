@@ -33,16 +33,21 @@ import pytest
 import websockets
 
 from infra import db
-from tests.channels import conftest as channel_fixtures
+from navigator import schema
 from tests.channels.test_twilio_line import conversation_of, replies, text, tracker
 from tests.channels.test_webchat_protocol import ANSWER, ASK, Chat, advocate_says
 from tests.helpers import http, wait_until
 
-# The channel tests' running navigator (with the sample directory) and Twilio's stand-in.
-channel_stack, twilio = channel_fixtures.channel_stack, channel_fixtures.twilio
 TEXTER = "+15550190101"  # fictional (555-01xx)
 ADVOCATE_WORDS = "This is Sam from the shelter. Are you safe right now?"
 LATER_WORDS = "I am still here."
+
+
+@pytest.fixture
+def twilio(navigator_twilio):
+    """The Twilio stand-in the channel tests' running navigator (`channel_stack`, tests/conftest.py)
+    texts, not this suite's own per-module one: these attacks are on that navigator."""
+    return navigator_twilio
 
 
 def open_handoff_ids(stack) -> List[str]:
@@ -182,7 +187,7 @@ def test_with_allowed_origins_a_socket_without_an_origin_is_refused(monkeypatch,
 
     url = f"sqlite:///{tmp_path}/navigator.db"
     monkeypatch.setenv("DATABASE_URL", url)
-    db.create_schema(db.make_engine(url))
+    schema.create_schema(db.make_engine(url))
     monkeypatch.setenv("WEBCHAT_ALLOWED_ORIGINS", "https://agency.example.org")
     served = Served()
     try:

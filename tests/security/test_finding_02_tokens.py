@@ -21,9 +21,8 @@ from sqlalchemy import update
 from navigator.cli import main
 from conversations.handoffs import utcnow
 from console.tokens import ApiToken
-from tests.console.conftest import Browser, console_with_advocates
+from tests.helpers import Browser, console_with_advocates, http
 from tests.console.test_console_pages import audit_rows, handoff_row, new_handoff
-from tests.helpers import http
 
 STEPS = ("claim", "reply", "release", "close")
 UNAUTHORIZED = (401, {"error": "unauthorized"})

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from conversations import alerts, handoff_requests
 from infra import db
+from navigator import schema
 from conversations.alerts import Alert, AlertSummary
 from conversations.handoffs import Handoff, claim_handoff, close_handoff, list_handoffs, open_handoff, utcnow
 from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER, TwilioStandIn
@@ -33,7 +34,7 @@ def queue(tmp_path, monkeypatch):
     """A fresh DATABASE_URL and a Twilio stand-in that the on-call numbers' alerts go to."""
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/navigator.db")
     monkeypatch.setattr(handoff_requests, "_waiting_for_room", collections.OrderedDict())  # this test's own
-    db.create_schema()
+    schema.create_schema()
     standin = TwilioStandIn().start()
     for name, value in {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
                         "TWILIO_NUMBER": NAVIGATOR_NUMBER, "TWILIO_API_URL": standin.url,

@@ -22,7 +22,7 @@ import pytest
 
 from navigator.setup import model_path
 from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER
-from tests.helpers import Stack, http, wait_until
+from tests.helpers import Stack, forged_address, http, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -52,11 +52,6 @@ def stack(tmp_path_factory, twilio):
     stack.start()
     yield stack
     stack.stop()
-
-
-def forged_address(n: int) -> str:
-    """Half IPv4, half IPv6 from a different /64 each time (as a rotating attacker has)."""
-    return f"198.18.{n // 250}.{n % 250 + 1}" if n % 2 else f"2001:db8:{n:x}:{n:x}::{n + 1:x}"
 
 
 def say(stack: Stack, sender: str, text: str, address: str = ""):

@@ -38,12 +38,12 @@ from twilio.request_validator import RequestValidator
 
 from bot.channels import server_policy
 from infra import db, production
+from navigator import schema
 from navigator.setup import model_path
 from infra.config import ROOT
-from tests.channels.conftest import WEBHOOK_URL, twilio  # noqa: F401  (Twilio's stand-in)
 from tests.channels.test_twilio_line import new_phone, replies, sms_form
 from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER
-from tests.helpers import free_port, http, wait_until
+from tests.helpers import WEBHOOK_URL, free_port, http, wait_until
 
 SMS_ONLY = "bot.channels.sms.webhook.TwilioSmsInput:\n"  # credentials.yml's SMS line, and nothing else
 SECURITY_HEADERS = {"x-content-type-options": "nosniff", "referrer-policy": "no-referrer",
@@ -88,7 +88,7 @@ def sms_only_server(tmp_path_factory, twilio):  # noqa: F811
         pytest.fail("no trained model: run `make setup` first")
     work = tmp_path_factory.mktemp("sms-only")
     env = production_environment(work, twilio.url)
-    db.create_schema(db.make_engine(env["DATABASE_URL"]))
+    schema.create_schema(db.make_engine(env["DATABASE_URL"]))
     port = free_port()
     process = rasa_server(work, env, port)
     url = f"http://127.0.0.1:{port}"

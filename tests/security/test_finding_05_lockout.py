@@ -23,7 +23,7 @@ import pytest
 from infra import production
 from console.accounts import LockoutPolicy, sign_in_delay
 from infra.config import ROOT
-from tests.console.conftest import Browser, console_with_advocates
+from tests.helpers import Browser, console_with_advocates
 
 WRONG = "not the password at all"
 ADVOCATES_OWN_ADDRESS = "198.51.100.7"

@@ -29,7 +29,9 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, 
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.channels.sms import store as sms_store, erasure as twilio_erasure
+from bot.channels.sms import outbox as sms_outbox
 from infra import db
+from navigator import schema
 from navigator.setup import model_path
 from navigator.cli import main
 from conversations.handoffs import close_handoff, list_handoffs, open_handoff
@@ -77,7 +79,7 @@ def tracker(request, tmp_path, monkeypatch):
 def directory(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'navigator.db'}")
     monkeypatch.setenv("TWILIO_ERASE_DELAY_S", "0")
-    db.create_schema()
+    schema.create_schema()
     return db.get_engine()
 
 
@@ -122,7 +124,7 @@ def test_an_old_message_goes_from_a_conversation_that_goes_on(tracker, directory
         session.execute(sa.text("UPDATE handoff SET created_at = :at, closed_at = :at"), {"at": long_ago})
     twilio_erasure.remember(sender, "SMold-text", directory)
     twilio_erasure.remember(sender, "SMnew-text", directory)
-    sms_store.queue_replies(sender, ["zebra-old-outbox"], sms_store.utcnow(), directory)
+    sms_outbox.queue_replies(sender, ["zebra-old-outbox"], sms_store.utcnow(), directory)
     with directory.begin() as connection:
         connection.execute(sa.text("UPDATE sms_twilio_message SET created_at = :at WHERE id = "
                                    "(SELECT MIN(id) FROM sms_twilio_message)"), {"at": long_ago})
@@ -141,7 +143,7 @@ def test_an_old_message_goes_from_a_conversation_that_goes_on(tracker, directory
     assert [e.text for e in tracker_now.events if isinstance(e, UserUttered)] == [NEW_WORDS]
     with db.session_scope(directory) as session:
         assert list_handoffs(session) == []
-        assert not sms_store.has_queued(sender, directory)
+        assert not sms_outbox.has_queued(sender, directory)
         detached = session.execute(sa.text("SELECT conversation_id FROM sms_twilio_message ORDER BY id")).scalars().all()
     assert detached == [None, sender]  # the old text is the Twilio eraser's now; the recent one stays
     assert sms_store.texter_for_conversation(sender, directory).phone == "+15550170701"  # still answerable

@@ -23,10 +23,12 @@ import logging
 import pytest
 
 from bot.channels.sms import store as sms_store, erasure as twilio_erasure
+from bot.channels.sms import outbox as sms_outbox
 from bot.channels.sms.outbox import SmsOutbox
 from bot.channels.sms.erasure import TwilioEraser
 from infra.twilio_client import TwilioSettings
 from infra import db, secret_key
+from navigator import schema
 from navigator.cli import main
 from conversations.retention import erase_conversation, purge
 from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER
@@ -44,6 +46,7 @@ def clock(monkeypatch):
     real_utcnow = sms_store.utcnow
     offset = [dt.timedelta(0)]
     monkeypatch.setattr(sms_store, "utcnow", lambda: real_utcnow() + offset[0])
+    monkeypatch.setattr(sms_outbox, "utcnow", lambda: real_utcnow() + offset[0])
     monkeypatch.setattr(twilio_erasure, "utcnow", lambda: real_utcnow() + offset[0])
 
     def advance(minutes):
@@ -62,10 +65,10 @@ def sealed_under_a(tmp_path, monkeypatch, twilio):
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("TRACKER_STORE_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
     engine = db.make_engine(url)
-    db.create_schema(engine)
+    schema.create_schema(engine)
     conversation = sms_store.texter_for_phone(TEXTER, engine).conversation_id
     now = sms_store.utcnow()
-    sms_store.queue_replies(conversation, [WAITING], now, engine, expires_at=now + dt.timedelta(hours=4),
+    sms_outbox.queue_replies(conversation, [WAITING], now, engine, expires_at=now + dt.timedelta(hours=4),
                             from_advocate=True)
     erased = sms_store.texter_for_phone(ERASED_TEXTER, engine).conversation_id
     twilio_erasure.remember(erased, "SMkeyring-text-1", engine)
@@ -139,7 +142,7 @@ def test_with_the_new_secret_alone_nothing_is_dropped_an_error_is_logged_and_the
 
     assert asyncio.run(SmsOutbox(engine, settings).send_due()) == 0
     assert asyncio.run(TwilioEraser(engine, settings).erase_due()) == 0
-    assert sms_store.has_queued(conversation, engine)  # kept
+    assert sms_outbox.has_queued(conversation, engine)  # kept
     assert rows(engine, "sms_twilio_message") == 2 and rows(engine, "sms_contact") == 1
     errors = [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
     assert any("1 SMS replies waiting" in message for message in errors)

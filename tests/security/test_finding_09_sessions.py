@@ -26,8 +26,8 @@ from console.sessions import AdvocateSession
 from console.accounts import Advocate
 from infra.config import ROOT
 from conversations.handoffs import open_handoff
-from tests.console.conftest import PASSWORD, Browser, console_with_advocates
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS, NAVIGATOR, require_chromium
+from tests.helpers import (Browser, CHROMIUM, CHROMIUM_ARGS, NAVIGATOR, PASSWORD, console_with_advocates,
+                           require_chromium)
 
 IDLE_MINUTES = 30  # the default CONSOLE_SESSION_IDLE_MINUTES
 NEW_PASSWORD = "a brand new long password"

@@ -42,7 +42,6 @@ from infra import db
 from infra import secret_key
 from navigator import serve as launcher
 from conversations.handoffs import Handoff
-from tests.channels.conftest import channel_stack, twilio  # noqa: F401  (the running navigator, Twilio's stand-in)
 from tests.helpers import http
 
 

@@ -7,7 +7,7 @@ So the SMS line notes the MessageSid of every text a texter sent and every reply
 conversation is erased or purged (conversations.retention), those rows lose their conversation id
 and become a to-do list: `TwilioEraser`, a background task of the Rasa server, asks Twilio to
 DELETE each message. Twilio refuses to delete a message it has not finished with (error 20009),
-so the first request waits TWILIO_ERASE_DELAY_S (default 60, set by conversations.retention) and refusals are retried with a
+so the first request waits TWILIO_ERASE_DELAY_S (default 60, `erase_delay_s`) and refusals are retried with a
 growing pause (to at most 6 hours) for up to 15 days (Twilio's own longest wait); 404 means
 it is gone already. Once asked, Twilio deletes the record and its media for good.
 
@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
 from typing import List, Optional, Text, Tuple
 
 from sqlalchemy import Column, DateTime, Integer, String, Text as LongText, delete, func, select, update
@@ -34,6 +35,7 @@ from bot.channels.due_work import DueWorkLoop
 from bot.channels.sms.store import SEALING_KEY, UNREADABLE, seal, unseal
 from infra.clock import utcnow
 from infra.twilio_client import TwilioNotConfigured, TwilioSettings, delete_message
+from infra import retention
 from infra.db import Base, session_scope
 
 logger = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ MAX_RETRY_S = 6 * 3600.0
 GIVE_UP_AFTER = dt.timedelta(days=15)
 UNREADABLE_RETRY = dt.timedelta(hours=1)
 BATCH = 50
+DEFAULT_ERASE_DELAY_S = 60.0
 
 
 class TwilioMessage(Base):
@@ -57,6 +60,41 @@ class TwilioMessage(Base):
     erase_after = Column(DateTime, nullable=True, index=True)  # when to ask Twilio (again)
     erase_requested_at = Column(DateTime, nullable=True)
     attempts = Column(Integer, nullable=False, default=0)
+
+
+def hand_to_eraser(connection, conversation_ids: List[Text], older_than: Optional[dt.datetime],
+                   kept_conversations=None) -> int:
+    """Retention's handler for this table (infra.retention): the rows of these conversations (and,
+    given `older_than`, every one from before it but those of `kept_conversations`) are not
+    deleted but detached from their conversation, which makes them the eraser's to delete at
+    Twilio, from TWILIO_ERASE_DELAY_S on; answers how many."""
+    table = TwilioMessage.__table__
+    now = utcnow()
+    values = {"conversation_id": None, "erase_requested_at": now,
+              "erase_after": now + dt.timedelta(seconds=erase_delay_s())}
+    handed = 0
+    if older_than is not None:
+        old = [table.c.conversation_id.isnot(None), table.c.created_at <= older_than]
+        if kept_conversations is not None:
+            old.append(table.c.conversation_id.notin_(kept_conversations))
+        handed += connection.execute(update(table).where(*old).values(**values)).rowcount
+    for chunk in retention.chunks(conversation_ids):
+        handed += connection.execute(update(table).where(table.c.conversation_id.in_(chunk)).values(**values)).rowcount
+    return handed
+
+
+def erase_delay_s() -> float:
+    """TWILIO_ERASE_DELAY_S (default 60: Twilio asks for at least a minute before a message is deleted)."""
+    try:
+        return max(float(os.environ.get("TWILIO_ERASE_DELAY_S") or DEFAULT_ERASE_DELAY_S), 0.0)
+    except ValueError:
+        return DEFAULT_ERASE_DELAY_S
+
+
+retention.declare(retention.RetentionRule(
+    table=TwilioMessage.__table__, time_column=TwilioMessage.created_at,
+    conversation_column=TwilioMessage.conversation_id, handler=hand_to_eraser,
+    report_as="messages to delete at Twilio"))
 
 
 def remember(conversation_id: Text, message_sid: Text, engine: Optional[Engine] = None) -> None:

@@ -24,13 +24,20 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import Optional, Sequence, Text
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Text
+
+from sqlalchemy import Boolean, Column, DateTime, Integer, String, Text as LongText, delete, func, select, update
+from sqlalchemy.engine import Engine
 
 from bot.channels.sms import store as sms_store, erasure as twilio_erasure
+from bot.channels.sms.store import SEALING_KEY, seal, unseal
+from infra import retention
+from infra.clock import utcnow
 from bot.channels.due_work import DueWorkLoop
 from infra.twilio_client import (UNSUBSCRIBED_RECIPIENT, TwilioNotConfigured, TwilioSendError, TwilioSettings,
                                      send_sms)
-from infra.db import session_scope
+from infra.db import Base, session_scope
 from conversations.handoffs import note_undelivered
 
 logger = logging.getLogger(__name__)
@@ -42,6 +49,106 @@ ADVOCATE_REPLY_LIFETIME = dt.timedelta(hours=4)
 LEASE = dt.timedelta(seconds=60)  # longer than one attempt (REQUEST_TIMEOUT_S) takes
 UNREADABLE_RETRY = dt.timedelta(minutes=5)
 
+
+class OutboxSms(Base):
+    """A reply Twilio could not take yet; sent in `id` order per conversation (bot.channels.sms.outbox)."""
+
+    __tablename__ = "sms_outbox"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(64), nullable=False, index=True)
+    body_encrypted = Column(LongText, nullable=False, info={"sealed_with": SEALING_KEY})
+    created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    expires_at = Column(DateTime, nullable=True)  # not sent after this: stale words (sms_outbox)
+    from_advocate = Column(Boolean, nullable=True)  # an advocate's words: the console says if they never went
+
+
+retention.declare(retention.RetentionRule(  # replies waiting for Twilio (bot.channels.sms.outbox)
+    table=OutboxSms.__table__, time_column=OutboxSms.created_at, conversation_column=OutboxSms.conversation_id))
+
+
+@dataclass(frozen=True)
+class QueuedSms:
+    id: int
+    conversation_id: Text
+    body: Optional[Text]  # None: sealed under a secret this server does not have (kept, not sendable now)
+    attempts: int
+    created_at: dt.datetime
+    expires_at: Optional[dt.datetime] = None
+    from_advocate: bool = False
+
+
+# --- the table -------------------------------------------------------------------------------
+
+def queue_replies(conversation_id: Text, bodies: Sequence[Text], first_attempt_at: dt.datetime,
+                  engine: Optional[Engine] = None, expires_at: Optional[dt.datetime] = None,
+                  from_advocate: bool = False) -> None:
+    """Keep replies Twilio could not take, encrypted, behind the conversation's others, to be
+    sent no later than `expires_at`."""
+    now = utcnow()
+    with session_scope(engine) as session:
+        session.add_all([OutboxSms(conversation_id=conversation_id, body_encrypted=seal(body), created_at=now,
+                                   attempts=0, next_attempt_at=first_attempt_at, expires_at=expires_at,
+                                   from_advocate=from_advocate) for body in bodies])
+
+
+def has_queued(conversation_id: Text, engine: Optional[Engine] = None) -> bool:
+    """True while replies of this conversation wait: a new one must wait behind them."""
+    with session_scope(engine) as session:
+        return session.execute(select(OutboxSms.id).where(OutboxSms.conversation_id == conversation_id)
+                               .limit(1)).first() is not None
+
+
+def claim_due_replies(now: dt.datetime, lease: dt.timedelta, limit: int = 50,
+                      engine: Optional[Engine] = None) -> List[QueuedSms]:
+    """The oldest waiting reply of each conversation whose time has come, leased until
+    `now + lease` so that no other Rasa server sends it meanwhile. A reply no secret opens
+    comes with `body` None: kept, for the sender to wait on or expire (sms_outbox)."""
+    claimed: List[QueuedSms] = []
+    with session_scope(engine) as session:
+        rows = session.execute(select(OutboxSms).where(OutboxSms.id.in_(_heads()), OutboxSms.next_attempt_at <= now)
+                               .order_by(OutboxSms.id).limit(limit)).scalars().all()
+        for row in rows:
+            taken = session.execute(update(OutboxSms).where(OutboxSms.id == row.id, OutboxSms.next_attempt_at <= now)
+                                    .values(next_attempt_at=now + lease)
+                                    .execution_options(synchronize_session=False)).rowcount
+            if taken:
+                body = unseal(row.body_encrypted)
+                claimed.append(QueuedSms(row.id, row.conversation_id, body, row.attempts, row.created_at,
+                                         row.expires_at, bool(row.from_advocate)))
+    return claimed
+
+
+def next_due_at(engine: Optional[Engine] = None) -> Optional[dt.datetime]:
+    """When the outbox has its next reply to try, or None when it is empty."""
+    with session_scope(engine) as session:
+        return session.execute(select(func.min(OutboxSms.next_attempt_at)).where(OutboxSms.id.in_(_heads()))).scalar()
+
+
+def _heads():
+    """Each conversation's oldest waiting reply: the only one that may be tried (order per texter)."""
+    return select(func.min(OutboxSms.id)).group_by(OutboxSms.conversation_id)
+
+
+def sent(reply_id: int, engine: Optional[Engine] = None) -> None:
+    with session_scope(engine) as session:
+        session.execute(delete(OutboxSms).where(OutboxSms.id == reply_id))
+
+
+def retry_later(reply_id: int, attempts: int, at: dt.datetime, engine: Optional[Engine] = None) -> None:
+    with session_scope(engine) as session:
+        session.execute(update(OutboxSms).where(OutboxSms.id == reply_id).values(attempts=attempts, next_attempt_at=at))
+
+
+def drop_queued(conversation_id: Text, engine: Optional[Engine] = None) -> int:
+    """Forget every waiting reply of a conversation (opted out, gone, or waited too long)."""
+    with session_scope(engine) as session:
+        return session.execute(delete(OutboxSms).where(OutboxSms.conversation_id == conversation_id)).rowcount
+
+
+# --- the sender ---------------------------------------------------------------------------------
 
 def retry_after_s(failures: int) -> float:
     """Seconds before the next try of a reply that failed `failures` times: 15, 30, 60, 120, 120..."""
@@ -63,8 +170,8 @@ class SmsOutbox(DueWorkLoop):
                    from_advocate: bool = False) -> bool:
         """Send `parts` in order; True when all went out now. With `may_wait`, what Twilio cannot
         take now is kept for the background sender (and so is everything behind a waiting reply)."""
-        if may_wait and await asyncio.to_thread(sms_store.has_queued, conversation_id, self.engine):
-            await self._keep(conversation_id, parts, sms_store.utcnow(), from_advocate)  # behind the waiting ones
+        if may_wait and await asyncio.to_thread(has_queued, conversation_id, self.engine):
+            await self._keep(conversation_id, parts, utcnow(), from_advocate)  # behind the waiting ones
             return False
         for index, part in enumerate(parts):
             try:
@@ -81,8 +188,8 @@ class SmsOutbox(DueWorkLoop):
     async def _keep(self, conversation_id: Text, parts: Sequence[Text], first_attempt_at: dt.datetime,
                     from_advocate: bool) -> None:
         lifetime = ADVOCATE_REPLY_LIFETIME if from_advocate else BOT_REPLY_LIFETIME
-        await asyncio.to_thread(sms_store.queue_replies, conversation_id, parts, first_attempt_at, self.engine,
-                                sms_store.utcnow() + lifetime, from_advocate)
+        await asyncio.to_thread(queue_replies, conversation_id, parts, first_attempt_at, self.engine,
+                                utcnow() + lifetime, from_advocate)
         self.wake()
 
     async def _remember(self, conversation_id: Text, message_sid: Text) -> None:
@@ -95,7 +202,7 @@ class SmsOutbox(DueWorkLoop):
     async def _refused(self, conversation_id: Text, error: TwilioSendError, from_advocate: bool) -> None:
         if error.code == UNSUBSCRIBED_RECIPIENT:  # Twilio holds a STOP we did not see
             await asyncio.to_thread(sms_store.set_opted_out, conversation_id, True, self.engine)
-            await asyncio.to_thread(sms_store.drop_queued, conversation_id, self.engine)
+            await asyncio.to_thread(drop_queued, conversation_id, self.engine)
         logger.error("an SMS reply was not sent: %s", error)
         if from_advocate:
             await self._undelivered(conversation_id)
@@ -117,16 +224,16 @@ class SmsOutbox(DueWorkLoop):
         return await self.send_due()
 
     def next_due_at(self) -> Optional[dt.datetime]:
-        return sms_store.next_due_at(self.engine)
+        return next_due_at(self.engine)
 
     def now(self) -> dt.datetime:
-        return sms_store.utcnow()
+        return utcnow()
 
     async def send_due(self) -> int:
         """Try every reply whose time has come, oldest first per texter; answers how many went."""
         delivered, self.unreadable = 0, 0
         while True:
-            due = await asyncio.to_thread(sms_store.claim_due_replies, sms_store.utcnow(), LEASE, 50, self.engine)
+            due = await asyncio.to_thread(claim_due_replies, utcnow(), LEASE, 50, self.engine)
             if not due:
                 if self.unreadable:
                     logger.error("%d SMS replies waiting: each, or its texter's number, is %s", self.unreadable,
@@ -135,15 +242,15 @@ class SmsOutbox(DueWorkLoop):
             for reply in due:
                 delivered += await self._try(reply)
 
-    async def _try(self, reply: sms_store.QueuedSms) -> int:
+    async def _try(self, reply: QueuedSms) -> int:
         texter = await asyncio.to_thread(sms_store.texter_for_conversation, reply.conversation_id, self.engine)
         unreadable = reply.body is None or (
             texter is None and await asyncio.to_thread(sms_store.has_contact, reply.conversation_id, self.engine))
         if not unreadable and (texter is None or texter.opted_out):  # erased, purged, or said STOP meanwhile
-            await asyncio.to_thread(sms_store.drop_queued, reply.conversation_id, self.engine)
+            await asyncio.to_thread(drop_queued, reply.conversation_id, self.engine)
             return 0
-        if stale(reply, sms_store.utcnow()):
-            await asyncio.to_thread(sms_store.sent, reply.id, self.engine)  # dropped: too late to send
+        if stale(reply, utcnow()):
+            await asyncio.to_thread(sent, reply.id, self.engine)  # dropped: too late to send
             logger.warning("an SMS %s reply waited past its lifetime; not sent",
                            "advocate's" if reply.from_advocate else "bot")
             if reply.from_advocate:
@@ -151,8 +258,8 @@ class SmsOutbox(DueWorkLoop):
             return 0
         if unreadable:  # kept: a previous secret may yet open it (NAVIGATOR_SECRET_KEY_PREVIOUS)
             self.unreadable += 1
-            await asyncio.to_thread(sms_store.retry_later, reply.id, reply.attempts,
-                                    sms_store.utcnow() + UNREADABLE_RETRY, self.engine)
+            await asyncio.to_thread(retry_later, reply.id, reply.attempts,
+                                    utcnow() + UNREADABLE_RETRY, self.engine)
             return 0
         try:
             await self._remember(reply.conversation_id, await send_sms(texter.phone, reply.body, self.settings,
@@ -160,19 +267,19 @@ class SmsOutbox(DueWorkLoop):
         except (TwilioSendError, TwilioNotConfigured) as error:
             if isinstance(error, TwilioSendError) and not error.retryable:
                 await self._refused(reply.conversation_id, error, reply.from_advocate)
-                await asyncio.to_thread(sms_store.sent, reply.id, self.engine)  # dropped: it can never go
+                await asyncio.to_thread(sent, reply.id, self.engine)  # dropped: it can never go
                 return 0
             retries = reply.attempts + 1  # and one failure before it was kept
-            await asyncio.to_thread(sms_store.retry_later, reply.id, retries, _later(retries + 1), self.engine)
+            await asyncio.to_thread(retry_later, reply.id, retries, _later(retries + 1), self.engine)
             return 0
-        await asyncio.to_thread(sms_store.sent, reply.id, self.engine)
+        await asyncio.to_thread(sent, reply.id, self.engine)
         return 1
 
 
-def stale(reply: sms_store.QueuedSms, now: dt.datetime) -> bool:
+def stale(reply: QueuedSms, now: dt.datetime) -> bool:
     """Whether a waiting reply is past its lifetime (rows from before lifetimes: the advocate's)."""
     return now > (reply.expires_at or reply.created_at + ADVOCATE_REPLY_LIFETIME)
 
 
 def _later(failures: int) -> dt.datetime:
-    return sms_store.utcnow() + dt.timedelta(seconds=retry_after_s(failures))
+    return utcnow() + dt.timedelta(seconds=retry_after_s(failures))

@@ -21,7 +21,7 @@ A handled MessageSid is kept (as a SHA-256 hash; the SID is a key to the message
 webhook Twilio retries is answered and not processed again, across restarts too.
 
 A database from before the number was hashed has a plain `phone` column: `seal_plain_numbers`
-(run by `infra.db.create_schema`, so by `make setup`) rewrites that table without it.
+(run by `navigator.schema.create_schema`, so by `make setup`) rewrites that table without it.
 """
 from __future__ import annotations
 
@@ -31,15 +31,14 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Text
+from typing import Optional, Text
 
 from cryptography.fernet import InvalidToken
-from sqlalchemy import (Boolean, Column, DateTime, Integer, MetaData, String, Table, Text as LongText, delete, func,
-                        inspect, select, text, update)
+from sqlalchemy import (Boolean, Column, DateTime, MetaData, String, Table, Text as LongText, inspect, select, text, update)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from infra import secret_key
+from infra import retention, secret_key
 from infra.db import Base, get_engine, session_scope
 from infra.clock import utcnow
 
@@ -65,6 +64,10 @@ class SmsContact(Base):
     last_seen_at = Column(DateTime, nullable=False, default=utcnow, index=True)
 
 
+retention.declare(retention.RetentionRule(  # the texter's number: goes with the conversation
+    table=SmsContact.__table__, time_column=SmsContact.last_seen_at, conversation_column=SmsContact.conversation_id))
+
+
 class HandledSms(Base):
     __tablename__ = "sms_handled_message"
 
@@ -72,19 +75,8 @@ class HandledSms(Base):
     received_at = Column(DateTime, nullable=False, default=utcnow, index=True)
 
 
-class OutboxSms(Base):
-    """A reply Twilio could not take yet; sent in `id` order per conversation (bot.channels.sms.outbox)."""
-
-    __tablename__ = "sms_outbox"
-
-    id = Column(Integer, primary_key=True)
-    conversation_id = Column(String(64), nullable=False, index=True)
-    body_encrypted = Column(LongText, nullable=False, info={"sealed_with": SEALING_KEY})
-    created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
-    attempts = Column(Integer, nullable=False, default=0)
-    next_attempt_at = Column(DateTime, nullable=False, default=utcnow, index=True)
-    expires_at = Column(DateTime, nullable=True)  # not sent after this: stale words (sms_outbox)
-    from_advocate = Column(Boolean, nullable=True)  # an advocate's words: the console says if they never went
+retention.declare(retention.RetentionRule(  # hashes of MessageSids: no conversation id, by age only
+    table=HandledSms.__table__, time_column=HandledSms.received_at))
 
 
 @dataclass(frozen=True)
@@ -93,17 +85,6 @@ class Texter:
     phone: Text
     opted_out: bool
     delete_requested_at: Optional[dt.datetime] = None
-
-
-@dataclass(frozen=True)
-class QueuedSms:
-    id: int
-    conversation_id: Text
-    body: Optional[Text]  # None: sealed under a secret this server does not have (kept, not sendable now)
-    attempts: int
-    created_at: dt.datetime
-    expires_at: Optional[dt.datetime] = None
-    from_advocate: bool = False
 
 
 # --- numbers: hashed to find, sealed to answer -----------------------------------------------
@@ -212,74 +193,6 @@ def set_delete_requested(conversation_id: Text, requested: bool, engine: Optiona
                         .values(delete_requested_at=utcnow() if requested else None))
 
 
-# --- the outbox -------------------------------------------------------------------------------
-
-def queue_replies(conversation_id: Text, bodies: Sequence[Text], first_attempt_at: dt.datetime,
-                  engine: Optional[Engine] = None, expires_at: Optional[dt.datetime] = None,
-                  from_advocate: bool = False) -> None:
-    """Keep replies Twilio could not take, encrypted, behind the conversation's others, to be
-    sent no later than `expires_at`."""
-    now = utcnow()
-    with session_scope(engine) as session:
-        session.add_all([OutboxSms(conversation_id=conversation_id, body_encrypted=seal(body), created_at=now,
-                                   attempts=0, next_attempt_at=first_attempt_at, expires_at=expires_at,
-                                   from_advocate=from_advocate) for body in bodies])
-
-
-def has_queued(conversation_id: Text, engine: Optional[Engine] = None) -> bool:
-    """True while replies of this conversation wait: a new one must wait behind them."""
-    with session_scope(engine) as session:
-        return session.execute(select(OutboxSms.id).where(OutboxSms.conversation_id == conversation_id)
-                               .limit(1)).first() is not None
-
-
-def claim_due_replies(now: dt.datetime, lease: dt.timedelta, limit: int = 50,
-                      engine: Optional[Engine] = None) -> List[QueuedSms]:
-    """The oldest waiting reply of each conversation whose time has come, leased until
-    `now + lease` so that no other Rasa server sends it meanwhile. A reply no secret opens
-    comes with `body` None: kept, for the sender to wait on or expire (sms_outbox)."""
-    claimed: List[QueuedSms] = []
-    with session_scope(engine) as session:
-        rows = session.execute(select(OutboxSms).where(OutboxSms.id.in_(_heads()), OutboxSms.next_attempt_at <= now)
-                               .order_by(OutboxSms.id).limit(limit)).scalars().all()
-        for row in rows:
-            taken = session.execute(update(OutboxSms).where(OutboxSms.id == row.id, OutboxSms.next_attempt_at <= now)
-                                    .values(next_attempt_at=now + lease)
-                                    .execution_options(synchronize_session=False)).rowcount
-            if taken:
-                body = unseal(row.body_encrypted)
-                claimed.append(QueuedSms(row.id, row.conversation_id, body, row.attempts, row.created_at,
-                                         row.expires_at, bool(row.from_advocate)))
-    return claimed
-
-
-def next_due_at(engine: Optional[Engine] = None) -> Optional[dt.datetime]:
-    """When the outbox has its next reply to try, or None when it is empty."""
-    with session_scope(engine) as session:
-        return session.execute(select(func.min(OutboxSms.next_attempt_at)).where(OutboxSms.id.in_(_heads()))).scalar()
-
-
-def _heads():
-    """Each conversation's oldest waiting reply: the only one that may be tried (order per texter)."""
-    return select(func.min(OutboxSms.id)).group_by(OutboxSms.conversation_id)
-
-
-def sent(reply_id: int, engine: Optional[Engine] = None) -> None:
-    with session_scope(engine) as session:
-        session.execute(delete(OutboxSms).where(OutboxSms.id == reply_id))
-
-
-def retry_later(reply_id: int, attempts: int, at: dt.datetime, engine: Optional[Engine] = None) -> None:
-    with session_scope(engine) as session:
-        session.execute(update(OutboxSms).where(OutboxSms.id == reply_id).values(attempts=attempts, next_attempt_at=at))
-
-
-def drop_queued(conversation_id: Text, engine: Optional[Engine] = None) -> int:
-    """Forget every waiting reply of a conversation (opted out, gone, or waited too long)."""
-    with session_scope(engine) as session:
-        return session.execute(delete(OutboxSms).where(OutboxSms.conversation_id == conversation_id)).rowcount
-
-
 # --- databases from before the number was hashed ------------------------------------------------
 
 def seal_plain_numbers(engine: Optional[Engine] = None) -> int:
@@ -287,8 +200,6 @@ def seal_plain_numbers(engine: Optional[Engine] = None) -> int:
     encrypted, and the old table dropped (not blanked: a dropped table leaves no copy in its
     pages once the files are compacted), so conversations, opt-outs and advocates' replies carry
     on. Answers how many texters were kept; 0 and nothing done for a current table."""
-    from conversations.retention import compact
-
     engine = engine or get_engine()
     inspector = inspect(engine)
     if not inspector.has_table(SmsContact.__tablename__):
@@ -314,6 +225,6 @@ def seal_plain_numbers(engine: Optional[Engine] = None) -> int:
                 conversation_id=conversation_id, phone_hash=digest, phone_encrypted=seal(normalised_number(phone)),
                 opted_out=bool(opted_out), created_at=created_at or utcnow(), last_seen_at=last_seen_at or utcnow()))
             kept += 1
-    compact(engine)
+    retention.compact(engine)
     logger.warning("sms_contact: %d texters' numbers are now hashed and encrypted; the plain column is gone", kept)
     return kept

@@ -1,4 +1,4 @@
-"""The bot's messages as SMS text, and a text's meaning as a keyword or a numbered choice.
+"""The bot's messages as SMS text, and a reply that is a number as the option it picks.
 
 SMS has no buttons, so options become numbered lines ("Reply 1 for Shelter", worded in domain.yml)
 and a bare number answers with the option's payload. Twilio refuses a body over 1,600 characters, so a long reply is cut into
@@ -9,25 +9,10 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
-SMS_MAX_CHARS = 1600
-
-# Twilio's Advanced Opt-Out keywords (a whole message, any case). The opt-in words only opt back
-# in a person who opted out; from anyone else they are words the assistant answers ("yes").
-STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
-START_WORDS = frozenset({"START", "UNSTOP", "YES"})
-HELP_WORDS = frozenset({"HELP", "INFO"})
-EXIT_WORDS = frozenset({"EXIT"})
-# DELETE asks to erase the conversation from the line's records; only YES, soon after, confirms.
-DELETE_WORDS = frozenset({"DELETE"})
-CONFIRM_WORDS = frozenset({"YES"})
+from infra.sms_charset import SMS_MAX_CHARS, sms_length
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _NUMBER_REPLY = re.compile(r"\s*#?\s*(\d{1,2})\s*[.)]?\s*")
-
-
-def sms_length(text: Text) -> int:
-    """Length as Twilio counts it for a Unicode body: UTF-16 code units (an emoji counts 2)."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 # Each level: how a text is cut, and what joins the pieces back together.
@@ -97,14 +82,6 @@ def chosen_payload(reply: Text, buttons: Sequence[Dict[Text, Any]]) -> Optional[
     if 1 <= number <= len(buttons):
         return buttons[number - 1].get("payload") or buttons[number - 1].get("title")
     return None
-
-
-def keyword(text: Optional[Text]) -> Text:
-    """A short message as a keyword: "Stop." -> "STOP"; anything longer than a word -> ""."""
-    text = (text or "").strip()
-    if len(text) > 16 or " " in text:
-        return ""
-    return re.sub(r"[^A-Z]", "", text.upper())
 
 
 def turn_text(messages: Sequence[Tuple[Text, Sequence[Text]]]) -> Text:

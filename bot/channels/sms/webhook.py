@@ -28,7 +28,6 @@ number, which is stored only hashed and encrypted (sms_store).
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import os
 from dataclasses import dataclass, field
@@ -42,15 +41,18 @@ from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
+from bot.channels.sms import text as sms_text
+from bot.channels.sms.keywords import IncomingSms, delete_pending, what_to_do
 from bot.channels.sms import store as sms_store, erasure as twilio_erasure
-from infra import sms_text
 from bot.channels.fallback import always_answered
 from bot.channels.incoming import exit_message, user_message
 from bot.channels.safety_net import over_the_limit
 from bot.channels.sms.outbox import SmsOutbox
 from bot.channels.sms.erasure import TwilioEraser
 from bot.channels.channel_responses import Words
-from infra import rate_limits
+from bot.dialogue import (UTTER_CHANNEL_ERROR, UTTER_RATE_LIMITED, UTTER_PART_SMS_OPTION, UTTER_SMS_DELETE_CONFIRM, UTTER_SMS_DELETED,
+                          UTTER_SMS_HELP, UTTER_SMS_PICTURE_ONLY)
+from infra import rate_limits, twilio_client
 from conversations.retention import erase_conversation
 
 logger = logging.getLogger(__name__)
@@ -58,66 +60,15 @@ logger = logging.getLogger(__name__)
 CHANNEL = "twilio"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 STOP_GRACE_S = 10.0  # how long a stopping server waits for turns still running
-DELETE_CONFIRM_WINDOW = dt.timedelta(minutes=10)  # how long a YES confirms a DELETE
 
 ADVOCATE_MARK = "advocate"  # the metadata key of an advocate's message (console/rasa_api.py)
 # Responses (domain.yml) the channel says itself.
-OPTION_LINE = "utter_part_sms_option"
-HELP_REPLY = "utter_sms_help"
-PICTURE_REPLY = "utter_sms_picture_only"
-ERROR_REPLY = "utter_channel_error"
-DELETE_QUESTION = "utter_sms_delete_confirm"
-ERASED_REPLY = "utter_sms_deleted"
-
-
-@dataclass(frozen=True)
-class IncomingSms:
-    """The fields of Twilio's webhook the line uses."""
-
-    phone: Text
-    body: Text
-    media_count: int
-    opt_out_type: Text  # Advanced Opt-Out's OptOutType: STOP, START, HELP, or ""
-    message_sid: Text = ""
-
-    @classmethod
-    def from_form(cls, form: Any) -> "IncomingSms":
-        try:
-            media_count = int(form.get("NumMedia") or 0)
-        except ValueError:
-            media_count = 0
-        return cls(form.get("From") or "", form.get("Body") or "", media_count,
-                   (form.get("OptOutType") or "").upper(), form.get("MessageSid") or form.get("SmsSid") or "")
-
-
-def what_to_do(sms: IncomingSms, opted_out: bool, delete_pending: bool = False) -> Text:
-    """What a text asks of the line: "stop", "start", "ignore" (opted out), "erase" (YES to a
-    pending DELETE), "help", "exit", "delete", "picture" (no words), "nothing" (empty) or "turn"
-    (the assistant answers it)."""
-    word = sms_text.keyword(sms.body)
-    if sms.opt_out_type == "STOP" or word in sms_text.STOP_WORDS:
-        return "stop"
-    if sms.opt_out_type == "START" or (opted_out and word in sms_text.START_WORDS):
-        return "start"
-    if opted_out:
-        return "ignore"
-    if delete_pending and word in sms_text.CONFIRM_WORDS:
-        return "erase"
-    if sms.opt_out_type == "HELP" or word in sms_text.HELP_WORDS:
-        return "help"
-    if word in sms_text.EXIT_WORDS:
-        return "exit"
-    if word in sms_text.DELETE_WORDS:
-        return "delete"
-    if not sms.body.strip():
-        return "picture" if sms.media_count else "nothing"
-    return "turn"
-
-
-def delete_pending(texter: sms_store.Texter, now: Optional[dt.datetime] = None) -> bool:
-    """True while a YES from this texter confirms their DELETE (sent less than 10 minutes ago)."""
-    requested = texter.delete_requested_at
-    return requested is not None and (now or sms_store.utcnow()) - requested <= DELETE_CONFIRM_WINDOW
+OPTION_LINE = UTTER_PART_SMS_OPTION
+HELP_REPLY = UTTER_SMS_HELP
+PICTURE_REPLY = UTTER_SMS_PICTURE_ONLY
+ERROR_REPLY = UTTER_CHANNEL_ERROR
+DELETE_QUESTION = UTTER_SMS_DELETE_CONFIRM
+ERASED_REPLY = UTTER_SMS_DELETED
 
 
 def offered_options(events: Sequence[Any]) -> List[Dict[Text, Any]]:
@@ -243,6 +194,7 @@ class TwilioSmsInput(InputChannel):
             for task in (self.outbox_sender, self.eraser_task):  # what still waits stays in the database
                 if task is not None:
                     task.cancel()
+            await twilio_client.aclose()  # Sanic never closes the loop's Twilio session itself
 
         @twilio.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -338,7 +290,7 @@ class TwilioSmsInput(InputChannel):
                 await on_new_message(message)
             elif not await over_the_limit(message, on_new_message, self.words.agent):
                 if limit.first_refusal:
-                    await output.say(texter.conversation_id, rate_limits.LIMITED_RESPONSE)
+                    await output.say(texter.conversation_id, UTTER_RATE_LIMITED)
                 return
         except Exception:
             logger.exception("an SMS turn failed")

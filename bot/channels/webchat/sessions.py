@@ -14,7 +14,7 @@ cannot be reversed or guessed, and needs no key (a key ring change, infra.secret
 make sessions unresumable). Secrets are compared in constant time. The rows live in the
 database, not in memory, so a widget that reconnects to another Rasa server resumes as well.
 
-A row is keyed by the conversation id, so retention (conversations.retention CONVERSATION_RECORDS:
+A row is keyed by the conversation id, so retention (its rule below, infra.retention:
 by `last_seen_at`) and an erase delete it with the conversation; a quick exit forgets it too.
 """
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Optional, Text
 from sqlalchemy import Column, DateTime, String, delete, select, update
 from sqlalchemy.engine import Engine
 
+from infra import retention
 from infra.db import Base, get_engine, session_scope
 from infra.clock import utcnow
 
@@ -41,6 +42,11 @@ class WebChatSession(Base):
     secret_hash = Column(String(64), nullable=False)  # SHA-256 of the resume secret, hex
     created_at = Column(DateTime, nullable=False, default=utcnow)
     last_seen_at = Column(DateTime, nullable=False, default=utcnow, index=True)  # retention counts from it
+
+
+retention.declare(retention.RetentionRule(
+    table=WebChatSession.__table__, time_column=WebChatSession.last_seen_at,
+    conversation_column=WebChatSession.conversation_id))
 
 
 def secret_hash(secret: Text) -> Text:

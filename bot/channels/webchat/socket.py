@@ -79,7 +79,13 @@ from bot.channels.incoming import LONG_MESSAGE_RESPONSE, exit_message, is_too_lo
 from bot.channels.safety_net import over_the_limit
 from bot.channels.sender_ids import WEBCHAT_PREFIX
 from bot.channels.channel_responses import Words
-from infra.rate_limits import LIMITED_RESPONSE, address_limit, client_address, survivor_limits
+from bot.dialogue import (UTTER_CHANNEL_ERROR, UTTER_RATE_LIMITED, UTTER_PART_WEBCHAT_ADVOCATE, UTTER_PART_WEBCHAT_CONNECTING,
+                          UTTER_PART_WEBCHAT_ERASE, UTTER_PART_WEBCHAT_ERASED, UTTER_PART_WEBCHAT_ERASE_NO,
+                          UTTER_PART_WEBCHAT_ERASE_QUESTION, UTTER_PART_WEBCHAT_ERASE_YES, UTTER_PART_WEBCHAT_EXIT,
+                          UTTER_PART_WEBCHAT_EXIT_HINT, UTTER_PART_WEBCHAT_HELPER, UTTER_PART_WEBCHAT_INPUT_LABEL,
+                          UTTER_PART_WEBCHAT_RECONNECTING, UTTER_PART_WEBCHAT_SEND, UTTER_PART_WEBCHAT_TITLE,
+                          UTTER_PART_WEBCHAT_YOU, UTTER_WEBCHAT_WELCOME)
+from infra.rate_limits import address_limit, client_address, survivor_limits
 from conversations.retention import erase_conversation
 
 logger = logging.getLogger(__name__)
@@ -98,24 +104,24 @@ TOUCH_EVERY_S = 3600.0  # a session in use is marked seen (for retention) at mos
 
 # The widget's words (domain.yml), by the key widget.js reads them under.
 WIDGET_WORDS = {
-    "title": "utter_part_webchat_title",
-    "welcome": "utter_webchat_welcome",
-    "input": "utter_part_webchat_input_label",
-    "send": "utter_part_webchat_send",
-    "exit": "utter_part_webchat_exit",
-    "exitHint": "utter_part_webchat_exit_hint",
-    "you": "utter_part_webchat_you",
-    "helper": "utter_part_webchat_helper",
-    "advocate": "utter_part_webchat_advocate",
-    "erase": "utter_part_webchat_erase",
-    "eraseQuestion": "utter_part_webchat_erase_question",
-    "eraseYes": "utter_part_webchat_erase_yes",
-    "eraseNo": "utter_part_webchat_erase_no",
-    "erased": "utter_part_webchat_erased",
-    "connecting": "utter_part_webchat_connecting",
-    "reconnecting": "utter_part_webchat_reconnecting",
+    "title": UTTER_PART_WEBCHAT_TITLE,
+    "welcome": UTTER_WEBCHAT_WELCOME,
+    "input": UTTER_PART_WEBCHAT_INPUT_LABEL,
+    "send": UTTER_PART_WEBCHAT_SEND,
+    "exit": UTTER_PART_WEBCHAT_EXIT,
+    "exitHint": UTTER_PART_WEBCHAT_EXIT_HINT,
+    "you": UTTER_PART_WEBCHAT_YOU,
+    "helper": UTTER_PART_WEBCHAT_HELPER,
+    "advocate": UTTER_PART_WEBCHAT_ADVOCATE,
+    "erase": UTTER_PART_WEBCHAT_ERASE,
+    "eraseQuestion": UTTER_PART_WEBCHAT_ERASE_QUESTION,
+    "eraseYes": UTTER_PART_WEBCHAT_ERASE_YES,
+    "eraseNo": UTTER_PART_WEBCHAT_ERASE_NO,
+    "erased": UTTER_PART_WEBCHAT_ERASED,
+    "connecting": UTTER_PART_WEBCHAT_CONNECTING,
+    "reconnecting": UTTER_PART_WEBCHAT_RECONNECTING,
 }
-ERROR_REPLY = "utter_channel_error"
+ERROR_REPLY = UTTER_CHANNEL_ERROR
 
 # Nothing of a visit is kept or passed on: no caching, no Referer to the exit site.
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
@@ -365,7 +371,7 @@ class WebChatInput(InputChannel):
 
     async def _limited_words(self) -> Dict[Text, Any]:
         """The kind `utter_rate_limited`, in the default variation: a refusal reads no conversation."""
-        return await self.words.response(LIMITED_RESPONSE)
+        return await self.words.response(UTTER_RATE_LIMITED)
 
     async def _greet(self, ws: Any) -> Optional[Text]:
         """Read the hello, resume the session it names if it brings that session's secret, or
