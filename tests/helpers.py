@@ -158,7 +158,7 @@ class Stack:
                 continue
             if b"navigator.action_server" in command:
                 found["actions"] = int(entry.name)
-            elif b"console" in command:
+            elif b"navigator.console_server" in command:
                 found["console"] = int(entry.name)
             elif b"navigator.rasa_server" in command:
                 found["rasa"] = int(entry.name)

@@ -94,7 +94,7 @@ def serve_children(stack):
     return children
 
 
-PROCESS_MARKS = {"actions": (b"run", b"actions"), "console": (b"-m", b"console"), "rasa": (b"run", b"--enable-api")}
+PROCESS_MARKS = {"actions": (b"run", b"actions"), "console": (b"-m", b"navigator.console_server"), "rasa": (b"run", b"--enable-api")}
 
 
 def child_pid(stack, name: str) -> int:
