@@ -12,12 +12,13 @@ Survivors read these messages in a hard moment, often on a phone someone else ma
 """
 from __future__ import annotations
 
-import textstat
-import yaml
 import re
 import sys
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
+
+import textstat
+import yaml
 
 from bot.dialogue import SLOT_LANGUAGE, UTTER_PART_PREFIX
 from infra.sms_charset import outside_gsm7

@@ -7,10 +7,10 @@ from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse, redirect
 
+from console import accounts as advocates
 from console.auth import signed_in
 from console.database import in_session
 from console.render import page
-from console import accounts as advocates
 
 blueprint = Blueprint("account")
 

@@ -36,8 +36,8 @@ from sqlalchemy import Column, DateTime, Integer, String, and_, delete, func, se
 from sqlalchemy.orm import Session
 
 from infra import retention
-from infra.db import Base
 from infra.clock import utcnow
+from infra.db import Base
 
 MIN_PASSWORD_LENGTH = 10
 NAME_PATTERN = re.compile(r"^[\w.@ -]{1,100}$")

@@ -32,11 +32,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, json
 from sqlalchemy.orm import Session
 
+from console import audit, tokens
 from console.database import in_session
 from console.lifecycle import Lifecycle
 from console.rasa_api import RasaUnavailable
 from console.transcript import as_messages
-from console import audit, tokens
 from conversations.handoffs import OUTCOMES, STATUSES, HandoffStateError, get_handoff, list_handoffs
 
 UNAUTHORIZED = {"error": "unauthorized"}

@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import Optional
 
 import aiohttp
-
 from sanic import Sanic
 from sanic.request import Request
 from sanic.response import HTTPResponse, json
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from console import account_page as account, api, auth, pages, settings as console_settings
+from console import account_page as account
+from console import api, auth, pages
+from console import settings as console_settings
 from console.database import in_session
 from console.lifecycle import Lifecycle, watch_unclaimed
 from console.rasa_api import RasaApi

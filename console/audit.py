@@ -12,10 +12,10 @@ from typing import Optional
 from sqlalchemy import Column, DateTime, Integer, String, select
 from sqlalchemy.orm import Session
 
-from infra import retention
-from infra.db import Base
 from conversations.handoffs import OUTCOMES
+from infra import retention
 from infra.clock import utcnow
+from infra.db import Base
 
 ACTIONS = {
     "signed_in": "Signed in",

@@ -31,11 +31,11 @@ from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse, json, redirect
 
+from console import audit
+from console.accounts import find_advocate, sign_in, sign_in_delay
 from console.database import in_session
 from console.render import page
 from console.sessions import delete_expired_sessions, end_session, resume_session, start_session
-from console import audit
-from console.accounts import find_advocate, sign_in, sign_in_delay
 from infra.rate_limits import client_address
 
 SESSION_COOKIE = "nav_session"

@@ -8,7 +8,8 @@ import getpass
 import sys
 from typing import Optional
 
-from console import accounts as advocates, tokens as api_tokens
+from console import accounts as advocates
+from console import tokens as api_tokens
 from infra import db
 from infra.clock import utcnow
 

@@ -27,11 +27,12 @@ from typing import Callable, Optional
 
 from sqlalchemy.engine import Engine
 
+from console import accounts as advocates
+from console import audit
 from console.consent import asked_not_to_be_written_first, may_write_unprompted
 from console.database import in_engine_session
 from console.rasa_api import RasaApi
 from console.transcript import Line, transcript_lines
-from console import accounts as advocates, audit
 from conversations import alerts, handoffs, shifts
 from conversations.handoffs import Handoff, HandoffStateError
 

@@ -9,12 +9,12 @@ from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse, json, redirect
 
+from console import audit
 from console.auth import signed_in
-from console.lifecycle import MAX_REPLY_CHARS
 from console.database import in_session
+from console.lifecycle import MAX_REPLY_CHARS
 from console.rasa_api import RasaUnavailable
 from console.render import page, queue_row, shift_status
-from console import audit
 from conversations import handoffs
 from conversations.handoffs import ACTIVE_STATUSES, OUTCOMES, HandoffStateError
 from infra.clock import utcnow

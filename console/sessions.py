@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from console.accounts import Advocate
 from infra import retention
-from infra.db import Base
 from infra.clock import utcnow
+from infra.db import Base
 
 
 class AdvocateSession(Base):

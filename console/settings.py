@@ -27,14 +27,12 @@ import dataclasses
 import datetime as dt
 import os
 
-from infra import config, production
-from conversations import shifts
-from infra.config import STATUS_FILE_VARIABLE, number_setting
-from infra.secret_key import rasa_api_token
 from console.accounts import LockoutPolicy
 from console.sessions import SessionPolicy
-
-
+from conversations import shifts
+from infra import config, production
+from infra.config import STATUS_FILE_VARIABLE, number_setting
+from infra.secret_key import rasa_api_token
 
 
 @dataclasses.dataclass(frozen=True)

@@ -30,8 +30,8 @@ from sqlalchemy import Column, DateTime, Integer, String, select, update
 from sqlalchemy.orm import Session
 
 from infra import retention
-from infra.db import Base
 from infra.clock import utcnow
+from infra.db import Base
 
 READ, ACT = "read", "act"
 SCOPES = (READ, ACT)  # act includes read

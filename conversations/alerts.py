@@ -37,12 +37,11 @@ from typing import Optional
 
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, func, select, update
 
-from infra import config
 from conversations import flood_budget
-from infra import retention
-from infra.db import Base, session_scope
 from conversations.handoffs import Handoff
+from infra import config, retention
 from infra.clock import utcnow
+from infra.db import Base, session_scope
 from infra.twilio_client import send_sms
 
 logger = logging.getLogger(__name__)

@@ -59,11 +59,11 @@ from sqlalchemy import Column, DateTime, String, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from infra.config import number_setting
-from infra import retention
-from infra.db import Base
 from conversations.handoffs import Handoff
+from infra import retention
 from infra.clock import utcnow
+from infra.config import number_setting
+from infra.db import Base
 
 logger = logging.getLogger(__name__)
 

@@ -37,9 +37,9 @@ from sqlalchemy.orm import Session
 
 from conversations import flood_budget
 from conversations.alerts import send_handoff_alerts
-from infra.db import session_scope
 from conversations.handoffs import PRIORITIES, Handoff, declined_by_survivor, live_handoff, open_handoff, place_in_line
 from infra.clock import utcnow
+from infra.db import session_scope
 
 logger = logging.getLogger(__name__)
 flood_budget.read()  # a bad FLOOD_* setting stops the process at start, not at a survivor's emergency

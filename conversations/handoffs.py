@@ -28,8 +28,8 @@ from sqlalchemy import Column, DateTime, Integer, String, func, select, update
 from sqlalchemy.orm import Session
 
 from infra import retention
-from infra.db import Base
 from infra.clock import utcnow
+from infra.db import Base
 
 PRIORITIES = ("emergency", "request")  # most urgent first
 STATUSES = ("open", "claimed", "handed_back", "closed")

@@ -63,7 +63,9 @@ from sqlalchemy.engine import Engine
 
 from infra import config, db, retention
 from infra.rekey import scan
-from infra.retention import Checkpoint, RetentionRule, chunks as _chunks, compact, secure_delete_on as _secure_delete_on
+from infra.retention import Checkpoint, RetentionRule, compact
+from infra.retention import chunks as _chunks
+from infra.retention import secure_delete_on as _secure_delete_on
 
 logger = logging.getLogger(__name__)
 

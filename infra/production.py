@@ -30,7 +30,8 @@ from typing import List, Mapping
 from urllib.parse import urlsplit
 
 from infra import config
-from infra.secret_key import ENV_NAME as SECRET_KEY_NAME, MIN_CHARS
+from infra.secret_key import ENV_NAME as SECRET_KEY_NAME
+from infra.secret_key import MIN_CHARS
 
 NEW_SECRET = 'python3 -c "import secrets; print(secrets.token_urlsafe(32))"'
 PROXY_SETTINGS = ("SANIC_PROXIES_COUNT", "SANIC_REAL_IP_HEADER", "SANIC_FORWARDED_SECRET")

@@ -26,8 +26,10 @@ from typing import Any, List, Optional
 
 import pluggy
 
-from navigator import rasa_cli
-from navigator import schema  # noqa: F401  (every table's owner and retention rule, as in every process)
+from navigator import (
+    rasa_cli,
+    schema,  # noqa: F401  (every table's owner and retention rule, as in every process)
+)
 
 SECRET_VARIABLE = "NAVIGATOR_ACTION_SECRET"  # endpoints.yml reads it in the Rasa server's process
 SECRET_INFO = "navigator action server secret v1"

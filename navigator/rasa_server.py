@@ -29,8 +29,11 @@ from __future__ import annotations
 import os
 from typing import Any, List, NoReturn, Optional
 
-from navigator import action_server, rasa_cli
-from navigator import schema  # noqa: F401  (every table's retention rule: a survivor's erase runs here)
+from navigator import (
+    action_server,
+    rasa_cli,
+    schema,  # noqa: F401  (every table's retention rule: a survivor's erase runs here)
+)
 
 API_SECRET_VARIABLE = "RASA_API_TOKEN"
 SECRET_OPTIONS = ("--auth-token", "--jwt-secret", "--jwt-private-key")  # and -t, --auth-token's short form

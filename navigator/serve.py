@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Callable, Optional, TextIO
 from urllib.parse import urlsplit
 
-from infra import config
 from conversations import shifts
+from infra import config
 from infra.config import ROOT, STATUS_FILE_VARIABLE, VAR_DIR
-from infra.secret_key import rasa_api_token
 from infra.db import private_sqlite_file
+from infra.secret_key import rasa_api_token
 from navigator import schema  # noqa: F401  (every table's retention rule: the daily purge runs here)
 
 STARTUP_TIMEOUT_S = 600
@@ -335,9 +335,9 @@ def keep_files_private() -> None:
 
 def serve_command(args: argparse.Namespace) -> int:
     # `serve` alone needs set-up, the production checks and the purge: the other commands skip them
-    from navigator.setup import model_path
-    from infra.production import exit_if_unsafe
     from conversations.retention import DailyPurge, retention_days
+    from infra.production import exit_if_unsafe
+    from navigator.setup import model_path
 
     exit_if_unsafe("navigator serve")  # NAVIGATOR_ENV=production: every secret configured, or stop here
     keep_files_private()

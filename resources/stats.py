@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
-from resources.taxonomy.kinds import KINDS
 from resources.models import Location, LocationGeocode, Organization, SearchPoint, Service, ServiceKind, ServiceTag
+from resources.taxonomy.kinds import KINDS
 
 
 def _kind_counts(session: Session, *where) -> dict[str, int]:

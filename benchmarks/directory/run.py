@@ -30,10 +30,10 @@ from sqlalchemy.engine import make_url
 from benchmarks.directory.generate import _towns, generate
 from infra.db import make_engine, session_scope
 from navigator.schema import create_schema
-from resources.places.gazetteer import Place
 from resources.importers.hsds_import import import_hsds
-from resources.taxonomy.kinds import KINDS
+from resources.places.gazetteer import Place
 from resources.search.nearby import search_services
+from resources.taxonomy.kinds import KINDS
 
 FILTERS = [{}, {}, {}, {"open_now": True}, {}, {"language": "es"}, {}, {"tags": ["takes_children"]}]
 

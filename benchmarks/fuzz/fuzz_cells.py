@@ -8,19 +8,18 @@ times, web addresses, prose, ages (resources.importers.cleaning), languages, tax
 Allowed outcomes: a value of the documented shape, None, a skipped row, or UnknownKindError from
 normalize_kind.
 """
-import harness  # noqa: F401  (first: sys.path, defaults)
-
 from datetime import datetime, timedelta
 
 import atheris
+import harness  # noqa: F401  (first: sys.path, defaults)
 
 with harness.instrumented():
     from resources.importers.cleaning import age_range, fix_prose, normalise_time, normalise_url
-    from resources.search.hours import ScheduleRow, describe_hours, open_at, parse_time
     from resources.importers.hsds_records import SOURCE
+    from resources.importers.records_builder import WEEKDAYS, RecordsBuilder, term_code, weekday_code
+    from resources.search.hours import ScheduleRow, describe_hours, open_at, parse_time
     from resources.taxonomy.kinds import KINDS, TermInfo, UnknownKindError, classify_term, keyword_kinds, normalize_kind
     from resources.taxonomy.languages import parse_language_codes, parse_languages
-    from resources.importers.records_builder import WEEKDAYS, RecordsBuilder, term_code, weekday_code
 
 EPOCH = datetime(2024, 1, 1)
 

@@ -7,13 +7,12 @@ JSON file (resources.importers.hsds3_json), of a datapackage.json, and whole exp
 Allowed outcomes: records, or HsdsImportError (CONTRACT: unreadable input is a clear error). Files
 are written to /dev/shm/navigator-fuzz-files (RAM), emptied when a run starts.
 """
-import harness  # noqa: F401  (first: sys.path, defaults)
-
 import shutil
 import tempfile
 from pathlib import Path
 
 import atheris
+import harness  # noqa: F401  (first: sys.path, defaults)
 
 with harness.instrumented():
     from resources.importers import hsds3_json

@@ -6,9 +6,8 @@ geocoding (resources.places.geocode) and the CLI's `--near` (resources.search.ne
 
 Allowed outcomes: a place, None / no entity, or UnknownPlaceError from resolve_place.
 """
-import harness  # noqa: F401  (first: sys.path, defaults)
-
 import atheris
+import harness  # noqa: F401  (first: sys.path, defaults)
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
@@ -17,8 +16,8 @@ with harness.instrumented():
     from bot.actions.where import is_bare_town, where_to_search
     from bot.components.places import places_in_doc, town_value
     from navigator.schema import create_schema
-    from resources.places.geocode import geocode, geocode_address, town_choices
     from resources.importers.hsds_import import import_hsds
+    from resources.places.geocode import geocode, geocode_address, town_choices
     from resources.search.nearby import UnknownPlaceError, resolve_place
 
 import spacy  # noqa: E402

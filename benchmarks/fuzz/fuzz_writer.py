@@ -9,9 +9,8 @@ directory (rolled back after each input).
 Allowed outcomes: rows stored, cleared with a warning, or skipped with a reason. Any exception is
 a finding, a database error included: one odd cell must not cost an agency its whole import.
 """
-import harness  # noqa: F401  (first: sys.path, defaults)
-
 import atheris
+import harness  # noqa: F401  (first: sys.path, defaults)
 from sqlalchemy import create_engine
 from sqlalchemy.pool import StaticPool
 

@@ -140,7 +140,7 @@ def cross_validate(points: Optional[list] = None):
     `points` is a list, it receives (is an emergency, the lexicon fired, the classifier's
     probability) for every message, for `threshold_sweep`."""
     from bot.components import safety_model
-    from bot.components.safety import classifier_text, normalise_text, lexicon_signal
+    from bot.components.safety import classifier_text, lexicon_signal, normalise_text
 
     files = safety_model.training_files()
     by_file = {path: safety_model.read_labelled([path]) for path in files}

@@ -20,15 +20,41 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.find_help import DIRECTORY_UNREACHABLE, latest_intent, show_results
 from bot.actions.response_parts import DomainDict, kind_name, phrase
-from bot.dialogue import (ACTION_ADVOCATE_STATUS, ACTION_DECLINE_ADVOCATE, ACTION_EMERGENCY, ACTION_HUMAN_HANDOFF,
-                          ACTION_NO_FIRST_CONTACT, AWAITING_ADVOCATE, ENTITY_DANGER_TYPE, ENTITY_PLACE,
-                          ENTITY_SERVICE_KIND, INTENT_BOT_CHALLENGE, SLOT_AWAITING, SLOT_CONTACT_FIRST,
-                          SLOT_INTRO_GIVEN, SLOT_PLACE, UTTER_ADVOCATE_STILL_ASKED, UTTER_EMERGENCY_PLACE_LATER,
-                          UTTER_HANDOFF_DECLINED, UTTER_NO_FIRST_CONTACT)
-from bot.handoff_replies import (CAN_DECLINE, DEFAULT_DANGER, EMERGENCY_PRIORITY, REQUEST_PRIORITY, AdvocateReply,
-                                 after_asking, emergency_response, moment_responses, not_kept_after_hours, status_now)
+from bot.dialogue import (
+    ACTION_ADVOCATE_STATUS,
+    ACTION_DECLINE_ADVOCATE,
+    ACTION_EMERGENCY,
+    ACTION_HUMAN_HANDOFF,
+    ACTION_NO_FIRST_CONTACT,
+    AWAITING_ADVOCATE,
+    ENTITY_DANGER_TYPE,
+    ENTITY_PLACE,
+    ENTITY_SERVICE_KIND,
+    INTENT_BOT_CHALLENGE,
+    SLOT_AWAITING,
+    SLOT_CONTACT_FIRST,
+    SLOT_INTRO_GIVEN,
+    SLOT_PLACE,
+    UTTER_ADVOCATE_STILL_ASKED,
+    UTTER_EMERGENCY_PLACE_LATER,
+    UTTER_HANDOFF_DECLINED,
+    UTTER_NO_FIRST_CONTACT,
+)
+from bot.handoff_replies import (
+    CAN_DECLINE,
+    DEFAULT_DANGER,
+    EMERGENCY_PRIORITY,
+    REQUEST_PRIORITY,
+    AdvocateReply,
+    after_asking,
+    emergency_response,
+    moment_responses,
+    not_kept_after_hours,
+    status_now,
+)
 from conversations.handoff_requests import Asked, ask_for_advocate, current_request, decline
-from conversations.shifts import after_hours_handoffs, check as check_shift_settings, shift_state
+from conversations.shifts import after_hours_handoffs, shift_state
+from conversations.shifts import check as check_shift_settings
 
 logger = logging.getLogger(__name__)
 check_shift_settings()  # a bad STAFFED_HOURS stops the action server at start, not at a survivor's turn

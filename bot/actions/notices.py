@@ -18,9 +18,18 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.dialogue import (ACTION_NOTICES, INTENT_BOT_CHALLENGE, MARK_SAFETY_CHECK, SLOT_INTRO_GIVEN,
-                          SLOT_SAFETY_CHECK_GIVEN, SLOT_SMS_NOTE_GIVEN, UTTER_INTRO, UTTER_SAFETY_CHECK,
-                          UTTER_SMS_FIRST_WORDS, UTTER_SMS_PRIVACY_NOTE)
+from bot.dialogue import (
+    ACTION_NOTICES,
+    INTENT_BOT_CHALLENGE,
+    MARK_SAFETY_CHECK,
+    SLOT_INTRO_GIVEN,
+    SLOT_SAFETY_CHECK_GIVEN,
+    SLOT_SMS_NOTE_GIVEN,
+    UTTER_INTRO,
+    UTTER_SAFETY_CHECK,
+    UTTER_SMS_FIRST_WORDS,
+    UTTER_SMS_PRIVACY_NOTE,
+)
 
 SMS_CHANNEL = "twilio"
 # Answers that already say it is automated and not the police or immigration.

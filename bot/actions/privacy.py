@@ -16,10 +16,16 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.response_parts import phrase
-from bot.dialogue import (ACTION_ANSWER_CONFIDENTIALITY, ACTION_ANSWER_PRIVACY, UTTER_PART_CONFIDENTIALITY,
-                          UTTER_PART_NEVER_REPORT, UTTER_PRIVACY, UTTER_PRIVACY_KEPT)
-from infra.config import confidentiality_text
+from bot.dialogue import (
+    ACTION_ANSWER_CONFIDENTIALITY,
+    ACTION_ANSWER_PRIVACY,
+    UTTER_PART_CONFIDENTIALITY,
+    UTTER_PART_NEVER_REPORT,
+    UTTER_PRIVACY,
+    UTTER_PRIVACY_KEPT,
+)
 from conversations.retention import retention_days
+from infra.config import confidentiality_text
 
 
 def days_text(days: float) -> Text:

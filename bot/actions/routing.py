@@ -15,9 +15,22 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.find_help import ActionMoreResults, latest_intent, place_in_message, skip_place, use_place
 from bot.actions.handoff import ActionAdvocateStatus, still_asked
-from bot.dialogue import (ACTION_ROUTE_FALLBACK, ACTION_ROUTE_YES_NO, AWAITING_ADVOCATE, AWAITING_KIND, AWAITING_MORE,
-                          AWAITING_PLACE, INTENT_AFFIRM, SLOT_AWAITING, UTTER_ANYTHING_ELSE, UTTER_ASK_KIND,
-                          UTTER_ASK_PLACE, UTTER_DEFAULT, UTTER_PLACE_NOT_FOUND, UTTER_STILL_HERE)
+from bot.dialogue import (
+    ACTION_ROUTE_FALLBACK,
+    ACTION_ROUTE_YES_NO,
+    AWAITING_ADVOCATE,
+    AWAITING_KIND,
+    AWAITING_MORE,
+    AWAITING_PLACE,
+    INTENT_AFFIRM,
+    SLOT_AWAITING,
+    UTTER_ANYTHING_ELSE,
+    UTTER_ASK_KIND,
+    UTTER_ASK_PLACE,
+    UTTER_DEFAULT,
+    UTTER_PLACE_NOT_FOUND,
+    UTTER_STILL_HERE,
+)
 from resources.places.geocode import geocode
 
 

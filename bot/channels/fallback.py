@@ -42,8 +42,14 @@ from sanic import Sanic
 
 from bot.channels.channel_responses import Words
 from bot.dialogue import AWAITING_ADVOCATE, ENTITY_DANGER_TYPE, INTENT_EMERGENCY, SLOT_AWAITING, UTTER_SERVICE_TROUBLE
-from bot.handoff_replies import (CAN_DECLINE, DEFAULT_DANGER, EMERGENCY_PRIORITY, after_asking, emergency_response,
-                                 moment_responses)
+from bot.handoff_replies import (
+    CAN_DECLINE,
+    DEFAULT_DANGER,
+    EMERGENCY_PRIORITY,
+    after_asking,
+    emergency_response,
+    moment_responses,
+)
 from conversations.handoff_requests import ask_for_advocate
 from conversations.shifts import shift_state
 

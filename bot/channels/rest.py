@@ -32,11 +32,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.fallback import always_answered
+from bot.channels.blueprint import channel_blueprint
+from bot.channels.channel_responses import Words
 from bot.channels.incoming import LONG_MESSAGE_RESPONSE, is_too_long, user_message
 from bot.channels.safety_net import over_the_limit
 from bot.channels.sender_ids import RESERVED_PREFIXES, owned_by_a_channel
-from bot.channels.channel_responses import Words
 from bot.dialogue import UTTER_RATE_LIMITED
 from infra.rate_limits import Decision, client_address, survivor_limits
 
@@ -66,12 +66,7 @@ class SafeRestInput(InputChannel):
         self.limits = survivor_limits()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        on_new_message = always_answered(on_new_message)  # the 24/7 lines when a turn fails (fallback.py)
-        rest = Blueprint("navigator_rest", __name__)
-
-        @rest.listener("before_server_start")
-        async def attach(app: Any, _loop: Any) -> None:
-            self.words.attach(app)
+        rest, on_new_message = channel_blueprint("navigator_rest", __name__, self.words, on_new_message)
 
         @rest.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra import config
 from conversations import shifts
+from infra import config
 from infra.production import exit_if_unsafe
 
 ACTION_TIMEOUT_S = 10  # a custom action takes milliseconds; a search on a large directory, well under a second

@@ -24,10 +24,16 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-# Importing bot.nlp.misspellings also registers the spaCy component that SpacyNLP's pipeline uses.
-from bot.nlp.misspellings import (PLACE_PREPOSITIONS, WORDLIKE_STATE_CODES, after_place_preposition, common_words,
-                                  is_place_filler)
 from bot.dialogue import ENTITY_PLACE
+
+# Importing bot.nlp.misspellings also registers the spaCy component that SpacyNLP's pipeline uses.
+from bot.nlp.misspellings import (
+    PLACE_PREPOSITIONS,
+    WORDLIKE_STATE_CODES,
+    after_place_preposition,
+    common_words,
+    is_place_filler,
+)
 from resources.places.gazetteer import gazetteer, name_key
 from resources.places.geocode import BIG_CITY, town, town_choices
 

@@ -24,10 +24,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Tuple
 
-import yaml
 import joblib
 import numpy as np
 import scipy.sparse as sp
+import yaml
 from scipy.special import expit
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression

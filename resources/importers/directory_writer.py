@@ -11,21 +11,37 @@ tables (kinds, tags, search index) are recomputed for every service the import t
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from sqlalchemy import String, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from resources.taxonomy import kinds
-from resources.search import index as search_index
 from resources.importers.cleaning import age_range, normalise_time, normalise_url
-from resources.places.geocode import geocode_address
-from resources.importers.hsds_records import GENERATED, HSDS_FIELDS, SOURCE, DirectoryRecords, ImportReport, TableRecords
-from resources.taxonomy.languages import language_table
-from resources.models import (DERIVED_MODELS, HSDS_MODELS, Address, Attribute, Location, LocationGeocode,
-                              SearchPoint, Service, ServiceAtLocation)
+from resources.importers.hsds_records import (
+    GENERATED,
+    HSDS_FIELDS,
+    SOURCE,
+    DirectoryRecords,
+    ImportReport,
+    TableRecords,
+)
 from resources.importers.progress import NoProgress, Progress
+from resources.models import (
+    DERIVED_MODELS,
+    HSDS_MODELS,
+    Address,
+    Attribute,
+    Location,
+    LocationGeocode,
+    SearchPoint,
+    Service,
+    ServiceAtLocation,
+)
+from resources.places.geocode import geocode_address
+from resources.search import index as search_index
+from resources.taxonomy import kinds
+from resources.taxonomy.languages import language_table
 
 SKIP, CLEAR = "skip", "clear"
 _CHUNK = 500

@@ -19,14 +19,20 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from infra.db import get_engine
+from resources.importers import hsds3_csv, hsds3_json, hsds_legacy_csv, ohana_csv
+from resources.importers.directory_writer import DirectoryWriter
+from resources.importers.hsds_records import (
+    GENERATED,
+    DirectoryRecords,
+    HsdsImportError,
+    ImportReport,
+    SkippedRow,
+    TableRecords,
+)
+from resources.importers.progress import NoProgress, Progress
 from resources.models import Service
 from resources.search import index as search_index
 from resources.taxonomy import kinds
-from resources.importers import hsds3_csv, hsds3_json, hsds_legacy_csv, ohana_csv
-from resources.importers.directory_writer import DirectoryWriter
-from resources.importers.hsds_records import (GENERATED, DirectoryRecords, HsdsImportError, ImportReport, SkippedRow,
-                                    TableRecords)
-from resources.importers.progress import NoProgress, Progress
 
 __all__ = ["import_hsds", "read_exports", "reindex_directory", "prefix_ids", "HsdsImportError",
            "ImportReport", "SkippedRow", "READERS"]

@@ -5,9 +5,10 @@ each has got; it never reports row contents, so nothing about a service or a sur
 """
 from __future__ import annotations
 
-from tqdm import tqdm
 import sys
 from typing import Protocol, TextIO
+
+from tqdm import tqdm
 
 
 class Progress(Protocol):

@@ -10,8 +10,15 @@ from pathlib import Path
 
 from resources.importers.cleaning import fix_prose, normalise_time
 from resources.importers.csv_files import read_csv
-from resources.importers.hsds_records import (GENERATED, HSDS_FIELDS, SOURCE, DirectoryRecords, SkippedRow, TableRecords,
-                                    generated_id)
+from resources.importers.hsds_records import (
+    GENERATED,
+    HSDS_FIELDS,
+    SOURCE,
+    DirectoryRecords,
+    SkippedRow,
+    TableRecords,
+    generated_id,
+)
 from resources.taxonomy.languages import parse_language_codes, parse_languages
 
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")

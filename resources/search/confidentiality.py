@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
-from resources.taxonomy.kinds import CONFIDENTIAL_TAG, CONFIDENTIAL_WORDS
 from resources.models import Service, ServiceAtLocation, ServiceKind, ServiceTag
+from resources.taxonomy.kinds import CONFIDENTIAL_TAG, CONFIDENTIAL_WORDS
 
 CONFIDENTIAL_IDS_ENV = "DIRECTORY_CONFIDENTIAL_IDS"
 PUBLIC_IDS_ENV = "DIRECTORY_PUBLIC_IDS"

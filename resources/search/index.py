@@ -19,12 +19,21 @@ from typing import Iterable
 from sqlalchemy import delete, event, func, insert, inspect, select, text
 from sqlalchemy.engine import Connection
 
-from resources.places.geocode import ZIP_RE, timezone_near
-from resources.places.gazetteer import gazetteer
-from resources.taxonomy.kinds import known_tags
 from infra.db import Base
-from resources.models import (Address, Language, Location, Phone, SearchPoint, Service, ServiceAtLocation,
-                              ServiceKind, ServiceTag)
+from resources.models import (
+    Address,
+    Language,
+    Location,
+    Phone,
+    SearchPoint,
+    Service,
+    ServiceAtLocation,
+    ServiceKind,
+    ServiceTag,
+)
+from resources.places.gazetteer import gazetteer
+from resources.places.geocode import ZIP_RE, timezone_near
+from resources.taxonomy.kinds import known_tags
 
 _CHUNK = 500
 PLAIN = ""  # the facet of every service's own row

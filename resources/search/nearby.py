@@ -17,23 +17,23 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from datetime import timezone as dt_timezone
 from functools import lru_cache
-from datetime import datetime, timezone as dt_timezone
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, case, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from resources.search.confidentiality import ConfidentialityRules, decide_hidden, services_at, tags_to_check
-from resources.places.geocode import geocode
-from resources.places.gazetteer import Place
-from resources.search.hours import ScheduleRow, describe_hours, open_at
-from resources.taxonomy.kinds import UnknownKindError, normalize_kind
-from resources.taxonomy.languages import language_table
 from resources.models import Address, Language, Location, Organization, Phone, Schedule, SearchPoint, Service
+from resources.places.gazetteer import Place
+from resources.places.geocode import geocode
+from resources.search.confidentiality import ConfidentialityRules, decide_hidden, services_at, tags_to_check
+from resources.search.hours import ScheduleRow, describe_hours, open_at
 from resources.search.index import PLAIN, cells_for_box, language_facet, tag_facet
-from resources.taxonomy.kinds import known_tags
+from resources.taxonomy.kinds import UnknownKindError, known_tags, normalize_kind
+from resources.taxonomy.languages import language_table
 from resources.taxonomy.service_tags import ATTRIBUTE_TAGS, FOCUS_TAGS
 
 __all__ = ["search_services", "search_near", "resolve_place", "ServiceResult", "SearchError",

@@ -18,10 +18,20 @@ from typing import Iterable, Iterator
 
 from sqlalchemy import delete, insert, select
 
+from resources.models import (
+    Attribute,
+    Organization,
+    Service,
+    ServiceAtLocation,
+    ServiceKind,
+    ServiceTag,
+    Taxonomy,
+    TaxonomyTerm,
+)
 from resources.taxonomy import service_tags
-from resources.taxonomy.matching import PhraseRule, code_parts as _code_parts, name_key as _name_key, normalise_text
-from resources.models import (Attribute, Organization, Service, ServiceAtLocation, ServiceKind, ServiceTag,
-                              Taxonomy, TaxonomyTerm)
+from resources.taxonomy.matching import PhraseRule, normalise_text
+from resources.taxonomy.matching import code_parts as _code_parts
+from resources.taxonomy.matching import name_key as _name_key
 
 KINDS = ("shelter", "mental_health", "substance_use", "legal")
 DATA_DIR = Path(__file__).resolve().parent / "data"

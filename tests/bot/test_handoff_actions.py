@@ -8,15 +8,20 @@ import datetime as dt
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.handoff import (ActionAdvocateStatus, ActionDeclineAdvocate, ActionEmergency, ActionHumanHandoff,
-                                 ActionNoFirstContact)
+from bot.actions.handoff import (
+    ActionAdvocateStatus,
+    ActionDeclineAdvocate,
+    ActionEmergency,
+    ActionHumanHandoff,
+    ActionNoFirstContact,
+)
 from bot.actions.response_parts import phrase
 from bot.actions.routing import ActionRouteFallback, ActionRouteYesNo
-from infra import db
-from navigator import schema
 from conversations import handoff_requests
 from conversations.alerts import Alert
 from conversations.handoffs import claim_handoff, list_handoffs
+from infra import db
+from navigator import schema
 from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER, TwilioStandIn
 
 UNREACHABLE_DB = "postgresql://nobody@127.0.0.1:1/unreachable"  # refused at once

@@ -5,8 +5,8 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import response_rules as wording
-from bot.actions.response_parts import phrase
 from bot.actions.privacy import ActionAnswerConfidentiality, ActionAnswerPrivacy
+from bot.actions.response_parts import phrase
 from infra import config
 
 

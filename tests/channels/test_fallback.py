@@ -24,11 +24,11 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.channels import fallback
 from bot.channels.incoming import exit_message
-from infra import db
-from navigator import schema
 from conversations import handoff_requests
-from infra.config import ROOT
 from conversations.handoffs import list_handoffs
+from infra import db
+from infra.config import ROOT
+from navigator import schema
 
 DOMAIN = Domain.from_path(ROOT / "domain.yml")
 LINES = ("911", "1-800-799-7233", "1-888-373-7888", "988")

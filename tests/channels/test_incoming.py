@@ -1,8 +1,8 @@
 """Every channel reads a person's text as words: never as a Rasa command."""
 import pytest
+from rasa.core.channels.channel import CollectingOutputChannel
 
 from bot.channels.incoming import MAX_TEXT_CHARS, exit_message, is_too_long, plain_text, user_message
-from rasa.core.channels.channel import CollectingOutputChannel
 
 
 @pytest.mark.parametrize("text, words", [("/restart", "restart"), ("  //restart", "restart"),

@@ -29,7 +29,8 @@ from sanic import Sanic
 
 from bot.channels.incoming import MAX_TEXT_CHARS
 from bot.channels.rest import SafeRestInput
-from bot.channels.webchat.socket import WebChatInput, allowed_origins, demo_policy, origin_allowed
+from bot.channels.webchat.page import demo_policy
+from bot.channels.webchat.socket import WebChatInput, allowed_origins, origin_allowed
 from infra.config import ROOT
 from infra.rate_limits import Limiter, Rate, TokenBuckets, client_address, survivor_limits
 from tests.helpers import free_port

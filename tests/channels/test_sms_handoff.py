@@ -11,9 +11,16 @@ import subprocess
 import pytest
 
 from infra.config import ROOT
-from tests.channels.test_twilio_line import (RESPONSES, conversation_of, new_phone, nothing_more_sent, replies,
-                                             text, tracker)
-from tests.helpers import Browser, NAVIGATOR, PASSWORD, http, wait_until
+from tests.channels.test_twilio_line import (
+    RESPONSES,
+    conversation_of,
+    new_phone,
+    nothing_more_sent,
+    replies,
+    text,
+    tracker,
+)
+from tests.helpers import NAVIGATOR, PASSWORD, Browser, http, wait_until
 
 pytestmark = pytest.mark.e2e
 

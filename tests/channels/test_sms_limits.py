@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from infra import db
 from conversations.handoffs import list_handoffs
+from infra import db
 from tests.channels.test_twilio_line import RESPONSES, conversation_of, new_phone, text, tracker
 from tests.helpers import wait_until
 

@@ -7,10 +7,11 @@ import datetime as dt
 
 import pytest
 
-from bot.channels.sms import outbox as sms_outbox, store as sms_store
+from bot.channels.sms import outbox as sms_outbox
+from bot.channels.sms import store as sms_store
 from bot.channels.sms.outbox import SmsOutbox
-from infra.twilio_client import TwilioSettings
 from infra import db
+from infra.twilio_client import TwilioSettings
 from navigator import schema
 from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER
 from tests.helpers import free_port

@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
-from bot.channels.sms import store as sms_store
 from bot.channels.sms import outbox as sms_outbox
+from bot.channels.sms import store as sms_store
 from infra import db
 from navigator import schema
 

@@ -12,8 +12,8 @@ import uuid
 
 import pytest
 
-from infra import db
 from conversations.handoffs import list_handoffs
+from infra import db
 from tests.channels.test_twilio_line import conversation_of, new_phone, text
 from tests.helpers import http, wait_until
 

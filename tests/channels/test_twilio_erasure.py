@@ -6,13 +6,14 @@ import datetime as dt
 
 import pytest
 
-from bot.channels.sms import store as sms_store, erasure as twilio_erasure
-from bot.channels.sms.outbox import SmsOutbox
+from bot.channels.sms import erasure as twilio_erasure
+from bot.channels.sms import store as sms_store
 from bot.channels.sms.erasure import TwilioEraser
-from infra.twilio_client import TwilioSettings
-from infra import db
-from navigator import schema
+from bot.channels.sms.outbox import SmsOutbox
 from conversations.retention import erase_conversation, purge
+from infra import db
+from infra.twilio_client import TwilioSettings
+from navigator import schema
 from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER
 
 

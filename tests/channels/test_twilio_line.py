@@ -19,8 +19,8 @@ from twilio.request_validator import RequestValidator
 from bot.channels.sms import store as sms_store
 from infra import db
 from infra.config import ROOT
-from tests.helpers import WEBHOOK_URL, http, wait_until
 from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER
+from tests.helpers import WEBHOOK_URL, http, wait_until
 
 pytestmark = pytest.mark.e2e
 RESPONSES = {name: variations[0].get("text") for name, variations in

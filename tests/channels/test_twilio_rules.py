@@ -52,8 +52,8 @@ def test_the_form_twilio_posts_is_read_with_care():
 
 
 def test_delete_asks_first_and_only_yes_soon_after_erases():
-    from bot.channels.sms.store import Texter, utcnow
     from bot.channels.sms.keywords import delete_pending
+    from bot.channels.sms.store import Texter, utcnow
 
     assert what_to_do(sms("Delete."), False) == "delete"
     assert what_to_do(sms("delete my number please"), False) == "turn"  # a keyword is the whole text

@@ -25,7 +25,7 @@ from rasa.shared.core.events import BotUttered, UserUttered
 
 from bot.channels.webchat.socket import ERROR_REPLY, WebChatInput, WebChatOutput, bot_message, transcript
 from infra.config import ROOT
-from tests.helpers import Browser, NAVIGATOR, PASSWORD, http, wait_until
+from tests.helpers import NAVIGATOR, PASSWORD, Browser, http, wait_until
 
 ADVOCATE_NAME = "sam"
 NAME = re.compile(rf"\b{ADVOCATE_NAME}\b", re.I)

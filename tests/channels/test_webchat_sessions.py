@@ -19,9 +19,9 @@ from sqlalchemy import select
 
 from bot.channels.webchat import sessions as webchat_sessions
 from bot.channels.webchat.socket import WebChatInput
+from conversations import retention
 from infra import db
 from navigator import schema
-from conversations import retention
 from tests.channels.test_webchat_protocol import domain
 
 SAID = "He took my phone last night"

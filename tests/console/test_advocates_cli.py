@@ -3,9 +3,9 @@ import io
 
 import pytest
 
+from console.accounts import Advocate, LockoutPolicy, sign_in, sign_in_delay
 from infra import db
 from navigator import schema
-from console.accounts import Advocate, LockoutPolicy, sign_in, sign_in_delay
 from navigator.cli import main
 
 PASSWORD = "a long enough password"

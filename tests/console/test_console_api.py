@@ -9,9 +9,9 @@ import uuid
 
 import pytest
 
-from navigator.setup import model_path
-from conversations.handoffs import claim_handoff, open_handoff
 from console.tokens import create_token
+from conversations.handoffs import claim_handoff, open_handoff
+from navigator.setup import model_path
 from tests.console.test_console_pages import EVENTS, audit_rows, call, handoff_row, new_handoff, told
 from tests.helpers import Stack, http, wait_until
 

@@ -16,10 +16,19 @@ from pathlib import Path
 
 import pytest
 
-from navigator.setup import model_path
 from infra.config import ROOT
-from tests.helpers import (Browser, CHROMIUM, CHROMIUM_ARGS, NAVIGATOR, PASSWORD, Stack, http,
-                           require_chromium, wait_until)
+from navigator.setup import model_path
+from tests.helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    NAVIGATOR,
+    PASSWORD,
+    Browser,
+    Stack,
+    http,
+    require_chromium,
+    wait_until,
+)
 
 pytestmark = pytest.mark.e2e
 

@@ -11,9 +11,9 @@ import uuid
 
 from sqlalchemy import select, update
 
-from console.sessions import AdvocateSession
 from console.accounts import LoginFailure, disable_advocate, enable_advocate
 from console.audit import AuditEntry
+from console.sessions import AdvocateSession
 from conversations.handoffs import Handoff, open_handoff
 from tests.helpers import PASSWORD, Browser
 

@@ -6,14 +6,24 @@ import re
 import pytest
 from sqlalchemy import inspect, text
 
-from console.render import TEMPLATES, STATIC
+from console.accounts import LockoutPolicy, LoginFailure, add_advocate, sign_in
+from console.render import STATIC, TEMPLATES
 from console.transcript import transcript_lines
+from conversations.handoffs import (
+    HandoffStateError,
+    claim_handoff,
+    close_handoff,
+    conversation_handle,
+    held_by,
+    list_handoffs,
+    mark_handed_back,
+    open_handoff,
+    reserve_unclaimed_notice,
+    unclaimed_since,
+    utcnow,
+)
 from infra import db
 from navigator import schema
-from console.accounts import LockoutPolicy, LoginFailure, add_advocate, sign_in
-from conversations.handoffs import (HandoffStateError, claim_handoff, close_handoff, conversation_handle, held_by,
-                                list_handoffs, mark_handed_back, open_handoff, reserve_unclaimed_notice,
-                                unclaimed_since, utcnow)
 
 
 @pytest.fixture

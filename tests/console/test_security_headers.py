@@ -14,9 +14,9 @@ import time
 import pytest
 
 from console.accounts import add_advocate
-from infra.config import ROOT
 from console.tokens import create_token
-from tests.helpers import Browser, ConsoleProcess, PASSWORD, http
+from infra.config import ROOT
+from tests.helpers import PASSWORD, Browser, ConsoleProcess, http
 
 PRODUCTION = {"NAVIGATOR_ENV": "production", "NAVIGATOR_SECRET_KEY": "s" * 43, "RASA_API_TOKEN": "r" * 43,
               "CONSOLE_PUBLIC_URL": "https://console.example.org"}

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from console.render import shift_status
 from console.accounts import add_advocate
-from tests.helpers import Browser, CHROMIUM, CHROMIUM_ARGS, ConsoleProcess, PASSWORD, require_chromium
+from console.render import shift_status
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Browser, ConsoleProcess, require_chromium
 
 ZONE = "America/Chicago"
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

@@ -5,12 +5,12 @@ import datetime as dt
 import pytest
 from sqlalchemy import inspect, text
 
+from console import tokens
+from console.tokens import ApiToken, create_token, find_token, verify_token
+from conversations.handoffs import list_handoffs, open_handoff, utcnow
 from infra import db
 from navigator import schema
-from console import tokens
 from navigator.cli import main
-from conversations.handoffs import list_handoffs, open_handoff, utcnow
-from console.tokens import ApiToken, create_token, find_token, verify_token
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import html
 import uuid
 
 from conversations.handoffs import Handoff, open_handoff
-from tests.helpers import Browser
 from tests.console.test_console_pages import EVENTS, call, told
+from tests.helpers import Browser
 
 
 def new_handoff(console, conversation=None):

@@ -22,12 +22,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.find_help import ActionAnswerHours, ActionFindHelp
 from infra import db
-from navigator import schema
-from navigator.setup import model_path
 from infra.config import ROOT
+from navigator import schema
 from navigator.serve import STOP_GRACE_S
-from tests.helpers import Stack, free_port, http, make_tracker, wait_until
+from navigator.setup import model_path
 from tests.channels.tcp_proxy import DroppableNetwork
+from tests.helpers import Stack, free_port, http, make_tracker, wait_until
 
 SAMPLE_DIRECTORY = ROOT.parent / "shared" / "eval" / "sample" / "directory_hsds3"
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())

@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from navigator.setup import model_path
 from infra.config import ROOT
+from navigator.setup import model_path
 from tests.helpers import Stack, http, wait_until
 
 pytestmark = pytest.mark.e2e

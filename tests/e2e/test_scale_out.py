@@ -17,9 +17,9 @@ import pytest
 import sqlalchemy as sa
 
 from console.rasa_api import RasaApi
-from navigator.setup import model_path
 from infra.config import ROOT
 from navigator.serve import action_server_command, child_environment, rasa_server_command
+from navigator.setup import model_path
 from tests.helpers import free_port, http, wait_until
 
 pytestmark = pytest.mark.e2e

@@ -4,13 +4,13 @@ import time
 
 from sqlalchemy import text
 
-from bot.channels.sms import store as sms_store
 from bot.channels.sms import outbox as sms_outbox
-from infra import db
-from conversations.alerts import Alert
+from bot.channels.sms import store as sms_store
 from console.audit import record
+from conversations.alerts import Alert
 from conversations.handoffs import list_handoffs, open_handoff
 from conversations.retention import erase_conversation
+from infra import db
 from tests.privacy.test_purge import file_bytes, save_conversation, sqlite_without_secure_delete, stores
 
 

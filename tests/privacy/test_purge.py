@@ -6,18 +6,17 @@ import io
 import time
 
 import pytest
-from sqlalchemy import text as text_
-
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import text as text_
 
-from infra import db
-from navigator import schema
-from navigator.cli import main
 from conversations.alerts import Alert
 from conversations.handoffs import close_handoff, list_handoffs, open_handoff
 from conversations.retention import DailyPurge, PurgeReport, purge, retention_days
+from infra import db
+from navigator import schema
+from navigator.cli import main
 from tests.helpers import wait_until
 
 DAY = 86400

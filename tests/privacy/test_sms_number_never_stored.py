@@ -13,8 +13,8 @@ from typing import Iterable, List
 import pytest
 from twilio.request_validator import RequestValidator
 
-from navigator.setup import model_path
 from infra.config import ROOT, VAR_DIR
+from navigator.setup import model_path
 from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER, TwilioStandIn
 from tests.helpers import Stack, wait_until
 

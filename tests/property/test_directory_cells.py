@@ -16,13 +16,13 @@ from sqlalchemy.pool import StaticPool
 
 from navigator.schema import create_schema
 from resources.importers.cleaning import age_range, fix_prose, normalise_time, normalise_url
-from resources.search.hours import MAX_LENGTH, ScheduleRow, describe_hours, open_at, parse_time
 from resources.importers.directory_writer import DirectoryWriter
 from resources.importers.hsds_records import SOURCE, DirectoryRecords, ImportReport, TableRecords
+from resources.importers.records_builder import WEEKDAYS, RecordsBuilder, slug, term_code, weekday_code
+from resources.models import Location, Service
+from resources.search.hours import MAX_LENGTH, ScheduleRow, describe_hours, open_at, parse_time
 from resources.taxonomy.kinds import KINDS, TermInfo, UnknownKindError, classify_term, keyword_kinds, normalize_kind
 from resources.taxonomy.languages import parse_language_codes, parse_languages
-from resources.models import Location, Service
-from resources.importers.records_builder import WEEKDAYS, RecordsBuilder, slug, term_code, weekday_code
 from tests.property.strategies import CELL_WORDS, PARSERS, any_text
 
 CELL = any_text(CELL_WORDS, huge=500)

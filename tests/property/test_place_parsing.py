@@ -19,8 +19,8 @@ from bot.components.places import places_in_doc, town_value
 from infra.config import ROOT
 from resources.places.gazetteer import Place
 from resources.places.geocode import geocode, geocode_address, town, town_choices
-from resources.search.nearby import UnknownPlaceError, resolve_place
 from resources.places.spelling import closest_spelling
+from resources.search.nearby import UnknownPlaceError, resolve_place
 from tests.property.strategies import PARSERS, PLACE_WORDS, any_text
 
 TEXT = any_text(PLACE_WORDS)

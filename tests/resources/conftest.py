@@ -5,12 +5,22 @@ import pytest
 from sqlalchemy import insert
 
 from infra.db import Base, make_engine, session_scope
+from resources.models import (
+    Address,
+    Language,
+    Location,
+    Organization,
+    Phone,
+    Schedule,
+    Service,
+    ServiceAtLocation,
+    ServiceKind,
+    ServiceTag,
+)
 from resources.places.gazetteer import Place
 from resources.search.index import refresh_search_points
-from resources.models import (Address, Language, Location, Organization, Phone, Schedule, Service,
-                              ServiceAtLocation, ServiceKind, ServiceTag)
-
-from tests.helpers import HSDS_DATA, SAMPLE_DIRECTORY as SAMPLE, SHARED
+from tests.helpers import HSDS_DATA, SHARED
+from tests.helpers import SAMPLE_DIRECTORY as SAMPLE
 
 SAMPLE_NAMES = SHARED / "eval" / "sample" / "directory_names.json"
 CROSSWALK = SHARED / "data" / "taxonomy-crosswalk.csv"

@@ -3,8 +3,19 @@ import csv
 
 import pytest
 
-from resources.taxonomy.kinds import (KIND_MAP_PATH, KINDS, KindMap, TermInfo, TermMatch, UnknownKindError, classify_service,
-                             classify_term, derive_kind_map, keyword_kinds, normalize_kind)
+from resources.taxonomy.kinds import (
+    KIND_MAP_PATH,
+    KINDS,
+    KindMap,
+    TermInfo,
+    TermMatch,
+    UnknownKindError,
+    classify_service,
+    classify_term,
+    derive_kind_map,
+    keyword_kinds,
+    normalize_kind,
+)
 
 
 def term(code=None, name=None, taxonomy=None):

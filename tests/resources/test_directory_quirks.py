@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from infra.db import Base, make_engine, session_scope
-from resources.places.gazetteer import gazetteer
 from resources.importers.hsds_import import import_hsds
-from resources.models import (Address, Language, Location, LocationGeocode, Schedule, Service, ServiceKind)
+from resources.models import Address, Language, Location, LocationGeocode, Schedule, Service, ServiceKind
+from resources.places.gazetteer import gazetteer
 from resources.search.nearby import search_near
 from resources.stats import directory_stats
 

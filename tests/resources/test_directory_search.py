@@ -5,8 +5,8 @@ from datetime import datetime, timezone
 import pytest
 
 from infra.db import session_scope
-from resources.taxonomy.kinds import UnknownKindError
 from resources.search.nearby import MAX_RADIUS_KM, SearchError, UnknownPlaceError, search_near, search_services
+from resources.taxonomy.kinds import UnknownKindError
 
 KM_PER_DEG_LAT = 111.195
 HOME = (40.0, -100.0)

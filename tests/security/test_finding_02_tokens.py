@@ -18,11 +18,11 @@ import hashlib
 import pytest
 from sqlalchemy import update
 
-from navigator.cli import main
-from conversations.handoffs import utcnow
 from console.tokens import ApiToken
-from tests.helpers import Browser, console_with_advocates, http
+from conversations.handoffs import utcnow
+from navigator.cli import main
 from tests.console.test_console_pages import audit_rows, handoff_row, new_handoff
+from tests.helpers import Browser, console_with_advocates, http
 
 STEPS = ("claim", "reply", "release", "close")
 UNAUTHORIZED = (401, {"error": "unauthorized"})

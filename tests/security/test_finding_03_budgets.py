@@ -20,10 +20,10 @@ import pytest
 from sqlalchemy import func, select
 
 from conversations import alerts, handoff_requests
-from infra import db
-from navigator import schema
 from conversations.alerts import Alert, AlertSummary
 from conversations.handoffs import Handoff, claim_handoff, close_handoff, list_handoffs, open_handoff, utcnow
+from infra import db
+from navigator import schema
 from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER, TwilioStandIn
 
 ON_CALL = ("+15550002001", "+15550002002", "+15550002003")

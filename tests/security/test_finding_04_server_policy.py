@@ -38,9 +38,9 @@ from twilio.request_validator import RequestValidator
 
 from bot.channels import server_policy
 from infra import db, production
+from infra.config import ROOT
 from navigator import schema
 from navigator.setup import model_path
-from infra.config import ROOT
 from tests.channels.test_twilio_line import new_phone, replies, sms_form
 from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER
 from tests.helpers import WEBHOOK_URL, free_port, http, wait_until

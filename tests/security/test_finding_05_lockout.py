@@ -20,8 +20,8 @@ import sys
 
 import pytest
 
-from infra import production
 from console.accounts import LockoutPolicy, sign_in_delay
+from infra import production
 from infra.config import ROOT
 from tests.helpers import Browser, console_with_advocates
 

@@ -18,8 +18,8 @@ import uuid
 import pytest
 
 from console.tokens import create_token
-from tests.helpers import Browser, console_with_advocates, http
 from tests.console.test_console_pages import audit_rows, new_handoff
+from tests.helpers import Browser, console_with_advocates, http
 
 WORDS = "he took my phone, I am at the library"
 

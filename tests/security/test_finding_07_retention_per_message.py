@@ -28,13 +28,14 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.channels.sms import store as sms_store, erasure as twilio_erasure
+from bot.channels.sms import erasure as twilio_erasure
 from bot.channels.sms import outbox as sms_outbox
+from bot.channels.sms import store as sms_store
+from conversations.handoffs import close_handoff, list_handoffs, open_handoff
 from infra import db
 from navigator import schema
-from navigator.setup import model_path
 from navigator.cli import main
-from conversations.handoffs import close_handoff, list_handoffs, open_handoff
+from navigator.setup import model_path
 from tests.helpers import Stack
 
 DAY = 86400

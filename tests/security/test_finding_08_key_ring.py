@@ -22,15 +22,16 @@ import logging
 
 import pytest
 
-from bot.channels.sms import store as sms_store, erasure as twilio_erasure
+from bot.channels.sms import erasure as twilio_erasure
 from bot.channels.sms import outbox as sms_outbox
-from bot.channels.sms.outbox import SmsOutbox
+from bot.channels.sms import store as sms_store
 from bot.channels.sms.erasure import TwilioEraser
-from infra.twilio_client import TwilioSettings
+from bot.channels.sms.outbox import SmsOutbox
+from conversations.retention import erase_conversation, purge
 from infra import db, secret_key
+from infra.twilio_client import TwilioSettings
 from navigator import schema
 from navigator.cli import main
-from conversations.retention import erase_conversation, purge
 from tests.channels.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, NAVIGATOR_NUMBER
 
 SECRET_A = "secret-A-0123456789abcdefghijklmnopqrstuvwxyz"

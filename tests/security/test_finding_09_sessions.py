@@ -22,12 +22,19 @@ import subprocess
 import pytest
 from sqlalchemy import select
 
-from console.sessions import AdvocateSession
 from console.accounts import Advocate
-from infra.config import ROOT
+from console.sessions import AdvocateSession
 from conversations.handoffs import open_handoff
-from tests.helpers import (Browser, CHROMIUM, CHROMIUM_ARGS, NAVIGATOR, PASSWORD, console_with_advocates,
-                           require_chromium)
+from infra.config import ROOT
+from tests.helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    NAVIGATOR,
+    PASSWORD,
+    Browser,
+    console_with_advocates,
+    require_chromium,
+)
 
 IDLE_MINUTES = 30  # the default CONSOLE_SESSION_IDLE_MINUTES
 NEW_PASSWORD = "a brand new long password"

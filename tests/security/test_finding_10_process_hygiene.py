@@ -36,12 +36,11 @@ import jwt
 import pytest
 from sqlalchemy import select
 
-from navigator import action_server
 from console.rasa_api import CALL_LIFETIME_S, RasaApi
-from infra import db
-from infra import secret_key
-from navigator import serve as launcher
 from conversations.handoffs import Handoff
+from infra import db, secret_key
+from navigator import action_server
+from navigator import serve as launcher
 from tests.helpers import http
 
 

@@ -28,15 +28,16 @@ import logging
 import os
 from typing import List, Optional, Text, Tuple
 
-from sqlalchemy import Column, DateTime, Integer, String, Text as LongText, delete, func, select, update
+from sqlalchemy import Column, DateTime, Integer, String, delete, func, select, update
+from sqlalchemy import Text as LongText
 from sqlalchemy.engine import Engine
 
 from bot.channels.due_work import DueWorkLoop
 from bot.channels.sms.store import SEALING_KEY, UNREADABLE, seal, unseal
-from infra.clock import utcnow
-from infra.twilio_client import TwilioNotConfigured, TwilioSettings, delete_message
 from infra import retention
+from infra.clock import utcnow
 from infra.db import Base, session_scope
+from infra.twilio_client import TwilioNotConfigured, TwilioSettings, delete_message
 
 logger = logging.getLogger(__name__)
 

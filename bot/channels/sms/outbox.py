@@ -27,18 +27,19 @@ import logging
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Text
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, String, Text as LongText, delete, func, select, update
+from sqlalchemy import Boolean, Column, DateTime, Integer, String, delete, func, select, update
+from sqlalchemy import Text as LongText
 from sqlalchemy.engine import Engine
 
-from bot.channels.sms import store as sms_store, erasure as twilio_erasure
+from bot.channels.due_work import DueWorkLoop
+from bot.channels.sms import erasure as twilio_erasure
+from bot.channels.sms import store as sms_store
 from bot.channels.sms.store import SEALING_KEY, seal, unseal
+from conversations.handoffs import note_undelivered
 from infra import retention
 from infra.clock import utcnow
-from bot.channels.due_work import DueWorkLoop
-from infra.twilio_client import (UNSUBSCRIBED_RECIPIENT, TwilioNotConfigured, TwilioSendError, TwilioSettings,
-                                     send_sms)
 from infra.db import Base, session_scope
-from conversations.handoffs import note_undelivered
+from infra.twilio_client import UNSUBSCRIBED_RECIPIENT, TwilioNotConfigured, TwilioSendError, TwilioSettings, send_sms
 
 logger = logging.getLogger(__name__)
 

@@ -34,13 +34,14 @@ from dataclasses import dataclass
 from typing import Optional, Text
 
 from cryptography.fernet import InvalidToken
-from sqlalchemy import (Boolean, Column, DateTime, MetaData, String, Table, Text as LongText, inspect, select, text, update)
+from sqlalchemy import Boolean, Column, DateTime, MetaData, String, Table, inspect, select, text, update
+from sqlalchemy import Text as LongText
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from infra import retention, secret_key
-from infra.db import Base, get_engine, session_scope
 from infra.clock import utcnow
+from infra.db import Base, get_engine, session_scope
 
 logger = logging.getLogger(__name__)
 

@@ -41,19 +41,27 @@ from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot.channels.sms import text as sms_text
-from bot.channels.sms.keywords import IncomingSms, delete_pending, what_to_do
-from bot.channels.sms import store as sms_store, erasure as twilio_erasure
-from bot.channels.fallback import always_answered
+from bot.channels.blueprint import channel_blueprint
+from bot.channels.channel_responses import Words
 from bot.channels.incoming import exit_message, user_message
 from bot.channels.safety_net import over_the_limit
-from bot.channels.sms.outbox import SmsOutbox
+from bot.channels.sms import erasure as twilio_erasure
+from bot.channels.sms import store as sms_store
+from bot.channels.sms import text as sms_text
 from bot.channels.sms.erasure import TwilioEraser
-from bot.channels.channel_responses import Words
-from bot.dialogue import (UTTER_CHANNEL_ERROR, UTTER_RATE_LIMITED, UTTER_PART_SMS_OPTION, UTTER_SMS_DELETE_CONFIRM, UTTER_SMS_DELETED,
-                          UTTER_SMS_HELP, UTTER_SMS_PICTURE_ONLY)
-from infra import rate_limits, twilio_client
+from bot.channels.sms.keywords import IncomingSms, delete_pending, what_to_do
+from bot.channels.sms.outbox import SmsOutbox
+from bot.dialogue import (
+    UTTER_CHANNEL_ERROR,
+    UTTER_PART_SMS_OPTION,
+    UTTER_RATE_LIMITED,
+    UTTER_SMS_DELETE_CONFIRM,
+    UTTER_SMS_DELETED,
+    UTTER_SMS_HELP,
+    UTTER_SMS_PICTURE_ONLY,
+)
 from conversations.retention import erase_conversation
+from infra import rate_limits, twilio_client
 
 logger = logging.getLogger(__name__)
 
@@ -172,12 +180,10 @@ class TwilioSmsInput(InputChannel):
         return TwilioSmsOutput(self.words, self.outbox)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        on_new_message = always_answered(on_new_message)  # the 24/7 lines when a turn fails (fallback.py)
-        twilio = Blueprint("navigator_twilio_sms", __name__)
+        twilio, on_new_message = channel_blueprint("navigator_twilio_sms", __name__, self.words, on_new_message)
 
         @twilio.listener("before_server_start")
-        async def attach(app: Any, _loop: Any) -> None:
-            self.words.attach(app)
+        async def say_if_unsigned(_app: Any, _loop: Any) -> None:
             if not (os.environ.get("TWILIO_AUTH_TOKEN") and os.environ.get("TWILIO_WEBHOOK_URL")):
                 logger.warning("TWILIO_AUTH_TOKEN or TWILIO_WEBHOOK_URL is not set: the SMS webhook refuses "
                                "every request")

@@ -28,8 +28,8 @@ from sqlalchemy import Column, DateTime, String, delete, select, update
 from sqlalchemy.engine import Engine
 
 from infra import retention
-from infra.db import Base, get_engine, session_scope
 from infra.clock import utcnow
+from infra.db import Base, get_engine, session_scope
 
 SECRET_BYTES = 32
 MAX_SECRET_CHARS = 128  # a longer "secret" is not one we issued: refused before it is hashed

@@ -1,4 +1,4 @@
-"""The web chat: a widget of the project's own, served by the Rasa server at /webchat/widget.js,
+"""The web chat: a widget of the project's own, served by the Rasa server at /webchat/widget.js (page.py),
 with a demo agency page at /webchat/demo, talking to the assistant over a WebSocket at
 /webchat/socket.
 
@@ -54,14 +54,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import html
 import json
 import logging
 import os
 import re
 import secrets
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Set, Text
 from urllib.parse import urlsplit
 
@@ -73,26 +70,20 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from websockets.exceptions import ConnectionClosed
 
-from bot.channels.webchat import sessions as webchat_sessions
-from bot.channels.fallback import always_answered
+from bot.channels.blueprint import channel_blueprint
+from bot.channels.channel_responses import Words
 from bot.channels.incoming import LONG_MESSAGE_RESPONSE, exit_message, is_too_long, user_message
 from bot.channels.safety_net import over_the_limit
 from bot.channels.sender_ids import WEBCHAT_PREFIX
-from bot.channels.channel_responses import Words
-from bot.dialogue import (UTTER_CHANNEL_ERROR, UTTER_RATE_LIMITED, UTTER_PART_WEBCHAT_ADVOCATE, UTTER_PART_WEBCHAT_CONNECTING,
-                          UTTER_PART_WEBCHAT_ERASE, UTTER_PART_WEBCHAT_ERASED, UTTER_PART_WEBCHAT_ERASE_NO,
-                          UTTER_PART_WEBCHAT_ERASE_QUESTION, UTTER_PART_WEBCHAT_ERASE_YES, UTTER_PART_WEBCHAT_EXIT,
-                          UTTER_PART_WEBCHAT_EXIT_HINT, UTTER_PART_WEBCHAT_HELPER, UTTER_PART_WEBCHAT_INPUT_LABEL,
-                          UTTER_PART_WEBCHAT_RECONNECTING, UTTER_PART_WEBCHAT_SEND, UTTER_PART_WEBCHAT_TITLE,
-                          UTTER_PART_WEBCHAT_YOU, UTTER_WEBCHAT_WELCOME)
-from infra.rate_limits import address_limit, client_address, survivor_limits
+from bot.channels.webchat import page
+from bot.channels.webchat import sessions as webchat_sessions
+from bot.dialogue import UTTER_CHANNEL_ERROR, UTTER_RATE_LIMITED
 from conversations.retention import erase_conversation
+from infra.rate_limits import address_limit, client_address, survivor_limits
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "webchat"
-STATIC = Path(__file__).with_name("static")
-DEFAULT_EXIT_URL = "https://www.google.com/"
 SESSION_ID = re.compile(re.escape(WEBCHAT_PREFIX) + r"[A-Za-z0-9_-]{22}")
 HELLO_TIMEOUT_S = 15
 STOP_GRACE_S = 10.0
@@ -102,33 +93,8 @@ DEFAULT_SOCKETS_PER_ADDRESS = 100
 TRY_AGAIN_LATER = 1013  # WebSocket close code
 TOUCH_EVERY_S = 3600.0  # a session in use is marked seen (for retention) at most this often
 
-# The widget's words (domain.yml), by the key widget.js reads them under.
-WIDGET_WORDS = {
-    "title": UTTER_PART_WEBCHAT_TITLE,
-    "welcome": UTTER_WEBCHAT_WELCOME,
-    "input": UTTER_PART_WEBCHAT_INPUT_LABEL,
-    "send": UTTER_PART_WEBCHAT_SEND,
-    "exit": UTTER_PART_WEBCHAT_EXIT,
-    "exitHint": UTTER_PART_WEBCHAT_EXIT_HINT,
-    "you": UTTER_PART_WEBCHAT_YOU,
-    "helper": UTTER_PART_WEBCHAT_HELPER,
-    "advocate": UTTER_PART_WEBCHAT_ADVOCATE,
-    "erase": UTTER_PART_WEBCHAT_ERASE,
-    "eraseQuestion": UTTER_PART_WEBCHAT_ERASE_QUESTION,
-    "eraseYes": UTTER_PART_WEBCHAT_ERASE_YES,
-    "eraseNo": UTTER_PART_WEBCHAT_ERASE_NO,
-    "erased": UTTER_PART_WEBCHAT_ERASED,
-    "connecting": UTTER_PART_WEBCHAT_CONNECTING,
-    "reconnecting": UTTER_PART_WEBCHAT_RECONNECTING,
-}
 ERROR_REPLY = UTTER_CHANNEL_ERROR
 
-# Nothing of a visit is kept or passed on: no caching, no Referer to the exit site.
-PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
-                   "X-Content-Type-Options": "nosniff"}
-# The demo page: nothing inline, nothing from elsewhere; framed only by WEBCHAT_ALLOWED_ORIGINS.
-DEMO_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
-               "base-uri 'none'; form-action 'none'; frame-ancestors {ancestors}")
 ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?")
 
 
@@ -153,10 +119,6 @@ def sockets_per_address() -> int:
     return int(raw)
 
 
-def demo_policy(origins: List[Text]) -> Text:
-    return DEMO_POLICY.format(ancestors=" ".join(["'self'", *origins]))
-
-
 def origin_allowed(origin: Optional[Text], host: Text, origins: List[Text]) -> bool:
     """May a page of `origin` open the chat? Any may when no origins are listed; else only the
     listed ones and the navigator's own pages (the demo). A client that sends no Origin is not
@@ -168,16 +130,6 @@ def origin_allowed(origin: Optional[Text], host: Text, origins: List[Text]) -> b
         return False
     origin = origin.strip().lower().rstrip("/")
     return origin in origins or urlsplit(origin).netloc == (host or "").lower()
-
-
-def exit_url() -> Text:
-    """Where the demo page's quick exit goes (WEBCHAT_EXIT_URL): a neutral site."""
-    return os.environ.get("WEBCHAT_EXIT_URL") or DEFAULT_EXIT_URL
-
-
-@lru_cache(maxsize=None)
-def static_text(name: Text) -> Text:
-    return (STATIC / name).read_text(encoding="utf-8")
 
 
 def bot_message(message: Dict[Text, Any]) -> Dict[Text, Any]:
@@ -289,43 +241,14 @@ class WebChatInput(InputChannel):
         return WebChatOutput(self.sockets)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        on_new_message = always_answered(on_new_message)  # the 24/7 lines when a turn fails (fallback.py)
-        webchat = Blueprint("navigator_webchat", __name__)
-
-        @webchat.listener("before_server_start")
-        async def attach(app: Any, _loop: Any) -> None:
-            self.words.attach(app)
+        webchat, on_new_message = channel_blueprint("navigator_webchat", __name__, self.words, on_new_message)
 
         @webchat.listener("before_server_stop")
         async def finish(_app: Any, _loop: Any) -> None:
             if self.running:
                 await asyncio.wait(set(self.running), timeout=STOP_GRACE_S)
 
-        @webchat.route("/widget.js", methods=["GET"])
-        async def widget(_: Request) -> HTTPResponse:
-            try:
-                words = await self.words.texts(list(WIDGET_WORDS.values()))
-            except LookupError:
-                return response.text("the assistant is starting; try again in a moment", status=503)
-            labels = {key: words[name] for key, name in WIDGET_WORDS.items()}
-            script = static_text("widget.js").replace("/*WORDS*/{}", json.dumps(labels, ensure_ascii=True), 1)
-            return response.text(script, content_type="text/javascript; charset=utf-8", headers=PRIVATE_HEADERS)
-
-        @webchat.route("/widget.css", methods=["GET"])
-        async def widget_css(_: Request) -> HTTPResponse:
-            return response.text(static_text("widget.css"), content_type="text/css; charset=utf-8",
-                                 headers=PRIVATE_HEADERS)
-
-        @webchat.route("/demo", methods=["GET"])
-        async def demo(_: Request) -> HTTPResponse:
-            page = static_text("page.html").replace("{exit_url}", html.escape(exit_url(), quote=True))
-            policy = demo_policy(self.origins)
-            return response.html(page, headers={**PRIVATE_HEADERS, "Content-Security-Policy": policy})
-
-        @webchat.route("/demo.css", methods=["GET"])
-        async def demo_css(_: Request) -> HTTPResponse:
-            return response.text(static_text("page.css"), content_type="text/css; charset=utf-8",
-                                 headers=PRIVATE_HEADERS)
+        page.add_routes(webchat, self.words, self.origins)  # the widget's script and style, the demo page
 
         @webchat.middleware("request")
         async def refuse_other_sites(request: Request) -> Optional[HTTPResponse]:
