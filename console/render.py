@@ -10,6 +10,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sanic.response import HTTPResponse, html
 
 from conversations import shifts
+from conversations.alerts import language_label
 from conversations.handoffs import OUTCOMES, Handoff
 from infra.clock import utcnow
 
@@ -59,7 +60,8 @@ def queue_row(handoff: Handoff, now: dt.datetime) -> dict:
     """What the queue shows of a handoff (also its JSON for the page's updates): never the
     conversation id, only its handle."""
     return {"id": handoff.id, "handle": handoff.handle, "priority": handoff.priority,
-            "reason": reason_label(handoff.reason), "channel": channel_label(handoff.channel), "status": handoff.status,
+            "reason": reason_label(handoff.reason), "channel": channel_label(handoff.channel),
+            "language": language_label(handoff.language), "status": handoff.status,
             "status_label": STATUS_LABELS.get(handoff.status, handoff.status), "age": age(handoff.created_at, now),
             "created_at": iso(handoff.created_at), "claimed_by": handoff.claimed_by or "",
             "told_unclaimed": handoff.unclaimed_notice_at is not None,

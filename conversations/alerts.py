@@ -43,12 +43,13 @@ from infra import config, retention
 from infra.clock import utcnow
 from infra.db import Base, session_scope
 from infra.twilio_client import send_sms
+from resources.taxonomy.languages import language_table
 
 logger = logging.getLogger(__name__)
 
 ALERT_TEXT = {
-    "emergency": "Navigator: URGENT handoff #{id} is waiting for an advocate. Open: {link}",
-    "request": "Navigator: handoff #{id} (asked to talk to a person) is waiting. Open: {link}",
+    "emergency": "Navigator: URGENT handoff #{id}{language} is waiting for an advocate. Open: {link}",
+    "request": "Navigator: handoff #{id} (asked to talk to a person{language_also}) is waiting. Open: {link}",
 }
 SUMMARY_TEXT = {
     True: "Navigator: 1 new handoff is waiting{urgent}. Open: {link}",
@@ -115,8 +116,22 @@ def console_link(handoff_id: int) -> str:
     return f"{console_base()}/handoffs/{handoff_id}"
 
 
-def alert_text(handoff_id: int, priority: str) -> str:
-    return ALERT_TEXT.get(priority, ALERT_TEXT["request"]).format(id=handoff_id, link=console_link(handoff_id))
+def alert_text(handoff_id: int, priority: str, language: Optional[str] = None) -> str:
+    """The alert's words: the handoff's number, how urgent, the language the survivor writes in
+    when it is not English (so the right advocate picks it up), the link; never what was said."""
+    name = language_label(language)
+    return ALERT_TEXT.get(priority, ALERT_TEXT["request"]).format(
+        id=handoff_id, link=console_link(handoff_id), language=f" ({name})" if name else "",
+        language_also=f", in {name}" if name else "")
+
+
+def language_label(language: Optional[str]) -> str:
+    """What advocates are shown of a conversation's language: its name ("Spanish"), or "" for
+    English (the console's own language) and for a language nobody could tell."""
+    if not language or language == "en":
+        return ""
+    known = language_table().lookup(language)
+    return known.name if known else language
 
 
 def summary_text(count: int, urgent: int) -> str:
@@ -141,9 +156,15 @@ async def send_handoff_alerts(handoff_id: int, priority: str) -> AlertResult:
     if batched:
         summary_timer()
         return AlertResult(len(numbers), 0, batched=True)
-    delivered = await _text(numbers, alert_text(handoff_id, priority), f"handoff {handoff_id}")
+    language = await asyncio.to_thread(_language_of, handoff_id)
+    delivered = await _text(numbers, alert_text(handoff_id, priority, language), f"handoff {handoff_id}")
     await _record_delivered(Alert, alert_id, delivered)
     return AlertResult(len(numbers), delivered)
+
+
+def _language_of(handoff_id: int) -> Optional[str]:
+    with session_scope() as session:
+        return session.execute(select(Handoff.language).where(Handoff.id == handoff_id)).scalar()
 
 
 async def _reserved(handoff_id: int, priority: str, recipients: int) -> Optional[tuple[int, bool]]:

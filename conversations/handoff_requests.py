@@ -75,19 +75,21 @@ class Wanted:
     priority: str
     reason: str
     talking: bool = False  # the conversation has been talking for a while: never budgeted
+    language: Optional[str] = None  # what the survivor writes in (ISO 639-1), when plain
 
 
 async def ask_for_advocate(conversation_id: str, channel: str, priority: str, reason: str,
-                           engine: Optional[Engine] = None, events: Optional[Iterable[Any]] = None) -> Asked:
+                           engine: Optional[Engine] = None, events: Optional[Iterable[Any]] = None,
+                           language: Optional[str] = None) -> Asked:
     """Put the conversation in front of an advocate (or raise its priority), and alert the
     advocates when it is new, more urgent, or wanted again after a "no advocate". `events`: the
     conversation's (as the caller holds them), which say whether it has been talking for a
-    while. Never raises, never takes longer than STORE_WAIT_S: a database fault is logged by its
+    while; `language`, what the survivor writes in (the advocate sees it). Never raises, never takes longer than STORE_WAIT_S: a database fault is logged by its
     type (its text holds the conversation id), the request is finished or retried in the
     background, and the answer is `Asked(stored=False)`; so is a new handoff over the flood
     budget, which waits for room."""
     wanted = Wanted(conversation_id, channel or "unknown", priority, reason,
-                    talking=_talking(events))
+                    talking=_talking(events), language=language)
     writing = asyncio.ensure_future(asyncio.to_thread(_store, wanted, engine))
     try:
         stored = await asyncio.wait_for(asyncio.shield(writing), STORE_WAIT_S)
@@ -187,7 +189,8 @@ def _store(wanted: Wanted, engine: Optional[Engine]) -> Optional[tuple[Asked, bo
             # fallback and the action answering one late turn); then it is not new, nor alerted again.
             before = live_handoff(session, wanted.conversation_id)
         was = (before.priority, before.declined_at is not None) if before is not None else None
-        handoff = open_handoff(session, wanted.conversation_id, wanted.channel, wanted.priority, wanted.reason)
+        handoff = open_handoff(session, wanted.conversation_id, wanted.channel, wanted.priority, wanted.reason,
+                               wanted.language)
         logger.info("handoff %s: priority %s, reason %s", handoff.id, handoff.priority, wanted.reason)
         alert = was is None or was[0] != handoff.priority or (was[1] and wanted.priority == "emergency")
         asked = _asked(session, handoff)

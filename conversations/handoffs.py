@@ -71,6 +71,7 @@ class Handoff(Base):
     declined_at = Column(DateTime, nullable=True)  # the survivor said no advocate (an emergency stays open)
     joined_notice_at = Column(DateTime, nullable=True)  # when the survivor was told an advocate joined
     undelivered = Column(Integer, nullable=True)  # advocates' messages that could not be delivered
+    language = Column(String(16), nullable=True)  # what the survivor writes in (ISO 639-1), when plain
 
     @property
     def handle(self) -> str:
@@ -86,7 +87,8 @@ class Handoff(Base):
                 "claimed_by": self.claimed_by, "handed_back_at": iso(self.handed_back_at),
                 "closed_at": iso(self.closed_at), "closed_by": self.closed_by, "outcome": self.outcome,
                 "unclaimed_notice_at": iso(self.unclaimed_notice_at), "declined_at": iso(self.declined_at),
-                "joined_notice_at": iso(self.joined_notice_at), "undelivered": self.undelivered or 0}
+                "joined_notice_at": iso(self.joined_notice_at), "undelivered": self.undelivered or 0,
+                "language": self.language}
 
 
 # A closed handoff goes by when it was closed; one not closed keeps its conversation whole through
@@ -115,12 +117,13 @@ def live_handoff(session: Session, conversation_id: str) -> Optional[Handoff]:
 
 
 def open_handoff(session: Session, conversation_id: str, channel: str, priority: str,
-                 reason: Optional[str] = None) -> Handoff:
+                 reason: Optional[str] = None, language: Optional[str] = None) -> Handoff:
     """Open a handoff, or raise the priority of the conversation's handoff already waiting.
 
     One conversation never has two live handoffs: an emergency during a pending request turns
     that request into an emergency, and an emergency after the survivor said no advocate makes
-    the handoff wanted again (`declined_at` cleared).
+    the handoff wanted again (`declined_at` cleared). `language`: what the survivor writes in, as
+    far as their words make it plain (None leaves what the handoff had).
     """
     if priority not in PRIORITIES:
         raise ValueError(f"priority must be one of {PRIORITIES}, not {priority!r}")
@@ -130,9 +133,11 @@ def open_handoff(session: Session, conversation_id: str, channel: str, priority:
             live.priority, live.reason = priority, reason
         if live.declined_at is not None:
             live.declined_at = None
+        if language:
+            live.language = language
         return live
     handoff = Handoff(conversation_id=conversation_id, channel=channel or "unknown",
-                      priority=priority, reason=reason, status="open", created_at=utcnow())
+                      priority=priority, reason=reason, status="open", created_at=utcnow(), language=language)
     session.add(handoff)
     session.flush()
     return handoff

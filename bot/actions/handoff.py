@@ -52,6 +52,7 @@ from bot.handoff_replies import (
     not_kept_after_hours,
     status_now,
 )
+from bot.nlp.language import conversation_language
 from conversations.handoff_requests import Asked, ask_for_advocate, current_request, decline
 from conversations.shifts import after_hours_handoffs, shift_state
 from conversations.shifts import check as check_shift_settings
@@ -88,7 +89,8 @@ class ActionEmergency(Action):
         category = next(tracker.get_latest_entity_values(ENTITY_DANGER_TYPE), None)
         dispatcher.utter_message(response=emergency_response(category))
         asked = await ask_for_advocate(tracker.sender_id, channel_of(tracker), EMERGENCY_PRIORITY,
-                                       category or DEFAULT_DANGER, events=tracker.events)
+                                       category or DEFAULT_DANGER, events=tracker.events,
+                                       language=conversation_language(tracker.events))
         say(dispatcher, domain, tracker, after_asking(asked, shift_state(), emergency=True))
         events = help_asked_for(dispatcher, tracker, domain)
         return events + [SlotSet(SLOT_AWAITING, AWAITING_ADVOCATE if asked.stored else None),
@@ -123,7 +125,7 @@ class ActionHumanHandoff(Action):
             say(dispatcher, domain, tracker, not_kept_after_hours(shift))
             return [SlotSet(SLOT_AWAITING, None)]
         asked = await ask_for_advocate(tracker.sender_id, channel_of(tracker), REQUEST_PRIORITY, "request",
-                                       events=tracker.events)
+                                       events=tracker.events, language=conversation_language(tracker.events))
         say(dispatcher, domain, tracker, after_asking(asked, shift, emergency=False))
         return [SlotSet(SLOT_AWAITING, AWAITING_ADVOCATE if asked.stored else None)]
 

@@ -50,6 +50,7 @@ from bot.handoff_replies import (
     emergency_response,
     moment_responses,
 )
+from bot.nlp.language import conversation_language
 from conversations.handoff_requests import ask_for_advocate
 from conversations.shifts import shift_state
 
@@ -233,8 +234,9 @@ async def emergency_replies(words: Words, conversation: Optional[DialogueStateTr
     """What action_emergency would have said and done: the emergency words, the handoff (stored
     from here, with the advocates' alerts), and what came of it (bot.handoff_replies)."""
     first = await words.response(emergency_response(category), conversation)
+    history = conversation.events if conversation is not None else None
     asked = await ask_for_advocate(message.sender_id, message.input_channel or "unknown", EMERGENCY_PRIORITY, category,
-                                   events=conversation.events if conversation is not None else None)
+                                   events=history, language=conversation_language(history or (), [message.text or ""]))
     reply = after_asking(asked, shift_state(), emergency=True)
     values: Dict[Text, Any] = dict(place=reply.place)  # {place}: the place in line
     if reply.when is not None:

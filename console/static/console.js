@@ -60,7 +60,7 @@
       ["Handoff", link],
       ["Priority", el("span", {"class": "badge badge-" + row.priority}, row.priority)],
       ["Detected", row.reason],
-      ["Channel", row.channel],
+      ["Channel", row.channel + (row.language ? " · " + row.language : "")],
       ["Age", el("time", {datetime: row.created_at}, row.age)],
       ["Status", row.status_label + (row.claimed_by ? " (" + row.claimed_by + ")" : "") +
                  (row.told_unclaimed ? "; told to use the 24/7 lines" : "") +

@@ -286,3 +286,13 @@ def test_a_twilio_outage_does_not_hold_back_911(directory_db, domain, tracker_fa
     messages = run(ActionEmergency(), emergency(tracker_factory), domain, wait_for_alerts=False)
     assert said(messages)[:2] == ["utter_emergency_danger", "utter_advocate_asked_emergency"]
     assert open_handoffs() == [("conv-1", "emergency", False)]
+
+
+def test_the_handoff_says_the_survivor_writes_in_spanish(directory_db, domain, tracker_factory):
+    """The advocate who opens it knows before reading: a Spanish emergency's handoff is marked es
+    (the queue and the alert say "Spanish"); an English one is marked en."""
+    run(ActionEmergency(), emergency(tracker_factory, sender="es-1", text="tiene una pistola y esta aqui"), domain)
+    run(ActionEmergency(), emergency(tracker_factory, sender="en-1", text="he has a gun and he is here"), domain)
+    with db.session_scope() as session:
+        languages = {h.conversation_id: h.language for h in list_handoffs(session, "open")}
+    assert languages == {"es-1": "es", "en-1": "en"}

@@ -212,6 +212,24 @@ def test_the_queue_orders_by_priority_then_age_and_never_shows_a_phone_number(ma
         assert "5550100999" not in shown and phone not in shown
 
 
+def test_the_queue_and_the_handoff_say_the_survivor_writes_in_spanish(maria, console):
+    """An advocate sees, before opening it, that the person wrote in Spanish; English, the
+    console's own language, and a language nobody could tell say nothing."""
+    spanish, _ = new_handoff(console, "emergency", "danger")
+    english, _ = new_handoff(console, "emergency", "danger")
+    with console.session() as session:
+        session.get(Handoff, spanish).language = "es"
+        session.get(Handoff, english).language = "en"
+    status, queue = maria.json("/queue.json")
+    rows = {row["id"]: row for row in queue["waiting"]}
+    assert (rows[spanish]["language"], rows[english]["language"]) == ("Spanish", "")
+    page = maria.get("/")[1]
+    assert f"{rows[spanish]['channel']} · Spanish" in page
+    status, handoff_page = maria.get(f"/handoffs/{spanish}")
+    assert status == 200 and "Writes in</dt><dd>Spanish" in handoff_page
+    assert "Writes in" not in maria.get(f"/handoffs/{english}")[1]
+
+
 # --- claim, transcript, reply, hand back, close ----------------------------------------------
 
 def test_claim_records_who_pauses_the_bot_and_nobody_else_can_take_it(maria, console, rasa):

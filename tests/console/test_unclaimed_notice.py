@@ -104,3 +104,13 @@ def test_out_of_hours_only_a_survivor_who_asked_on_shift_hears_the_shift_ended(o
     time.sleep(1.5)
     assert [c[3]["name"] for c in notices(rasa, "asked-on-shift")] == ["utter_handoff_unclaimed_off_shift"]
     assert notices(rasa, "asked-at-night") == []  # told when the shift starts, when they asked
+
+
+def test_an_alert_names_the_survivors_language_and_nothing_they_said():
+    """The on-call advocate knows to bring Spanish (or an interpreter) from the text alone."""
+    from conversations.alerts import alert_text
+
+    assert alert_text(7, "emergency", "es").startswith("Navigator: URGENT handoff #7 (Spanish) is waiting")
+    assert "(asked to talk to a person, in Portuguese)" in alert_text(8, "request", "pt")
+    assert alert_text(9, "emergency", "en") == alert_text(9, "emergency", None)  # English: as before
+    assert "Spanish" not in alert_text(9, "emergency", None)
