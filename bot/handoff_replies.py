@@ -19,7 +19,6 @@ from bot.dialogue import (
     UTTER_ADVOCATE_NOT_REACHED_EMERGENCY,
     UTTER_ADVOCATE_OFF_SHIFT,
     UTTER_ADVOCATE_OFF_SHIFT_LATER,
-    UTTER_EMERGENCY_CAN_SAY_NO,
     UTTER_EMERGENCY_DANGER,
     UTTER_EMERGENCY_MEDICAL,
     UTTER_EMERGENCY_SELF_HARM,
@@ -62,7 +61,6 @@ EMERGENCY_RESPONSES = {
 }
 DEFAULT_DANGER = "danger"
 # After an emergency whose handoff is waiting: a clear way to say no advocate (never a bare "no").
-CAN_DECLINE = UTTER_EMERGENCY_CAN_SAY_NO
 # Nobody on shift, by (after an emergency?, is the next shift's start known?).
 OFF_SHIFT = {
     (True, True): UTTER_ADVOCATE_OFF_SHIFT,
@@ -85,7 +83,7 @@ class AdvocateReply:
     response: str
     place: int = 0  # {place}: the place in line
     when: Optional[SpokenTime] = None  # {when}: the start of the next shift
-    can_decline: bool = False  # CAN_DECLINE follows
+    can_decline: bool = False  # UTTER_EMERGENCY_CAN_SAY_NO follows
 
 
 def emergency_response(category: Optional[str]) -> str:

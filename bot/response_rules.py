@@ -27,7 +27,6 @@ SMS_LIMIT = 320
 MAX_GRADE = 6.0
 # Pieces (`utter_part_*`) are judged for length and wording, and for grade inside the messages
 # the actions build from them (tests/bot/test_responses.py).
-PART_PREFIX = UTTER_PART_PREFIX
 PLACEHOLDER = re.compile(r"\{\w+\}")
 WHY_QUESTION = re.compile(r"\bwhy\b[^.?!]*\?", re.I)
 BLAMING = re.compile(
@@ -93,7 +92,7 @@ def domain_problems(domain: Dict[str, Any]) -> Dict[str, List[str]]:
     report: Dict[str, List[str]] = {}
     for name, variation in variations(domain):
         english = is_english(variation)
-        found = problems(variation.get("text") or "", not name.startswith(PART_PREFIX), english)
+        found = problems(variation.get("text") or "", not name.startswith(UTTER_PART_PREFIX), english)
         for button in variation.get("buttons") or []:
             found += [f"button {button.get('title')!r}: {p}"
                       for p in problems(button.get("title") or "", False, english)]

@@ -69,7 +69,6 @@ PAGE_SIZE = 3
 KM_PER_MILE = 1.609344
 # The directory's database cannot be reached or read (down, refused, its pool exhausted).
 DIRECTORY_UNREACHABLE = (DBAPIError, PoolTimeout)
-DIRECTORY_TROUBLE = UTTER_SERVICE_TROUBLE
 
 
 def latest_intent(tracker: Tracker) -> Optional[Text]:
@@ -122,7 +121,7 @@ def directory_unreachable(dispatcher: CollectingDispatcher, error: Exception) ->
     """The directory cannot be read: the 24/7 lines now. The slots stay as they are, so the same
     message sent again gets the results once the directory is back."""
     logger.error("the directory could not be read: %s", type(error).__name__)  # its text holds the query's values
-    dispatcher.utter_message(response=DIRECTORY_TROUBLE)
+    dispatcher.utter_message(response=UTTER_SERVICE_TROUBLE)
     return []
 
 

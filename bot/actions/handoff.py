@@ -36,12 +36,12 @@ from bot.dialogue import (
     SLOT_INTRO_GIVEN,
     SLOT_PLACE,
     UTTER_ADVOCATE_STILL_ASKED,
+    UTTER_EMERGENCY_CAN_SAY_NO,
     UTTER_EMERGENCY_PLACE_LATER,
     UTTER_HANDOFF_DECLINED,
     UTTER_NO_FIRST_CONTACT,
 )
 from bot.handoff_replies import (
-    CAN_DECLINE,
     DEFAULT_DANGER,
     EMERGENCY_PRIORITY,
     REQUEST_PRIORITY,
@@ -70,7 +70,7 @@ def say(dispatcher: CollectingDispatcher, domain: DomainDict, tracker: Tracker, 
                                 day=phrase(domain, day_response, tracker=tracker), **parts)
     dispatcher.utter_message(response=reply.response, **values)
     if reply.can_decline:
-        dispatcher.utter_message(response=CAN_DECLINE)
+        dispatcher.utter_message(response=UTTER_EMERGENCY_CAN_SAY_NO)
 
 
 def channel_of(tracker: Tracker) -> Text:

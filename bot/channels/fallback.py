@@ -41,22 +41,21 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 
 from bot.channels.channel_responses import Words
-from bot.dialogue import AWAITING_ADVOCATE, ENTITY_DANGER_TYPE, INTENT_EMERGENCY, SLOT_AWAITING, UTTER_SERVICE_TROUBLE
-from bot.handoff_replies import (
-    CAN_DECLINE,
-    DEFAULT_DANGER,
-    EMERGENCY_PRIORITY,
-    after_asking,
-    emergency_response,
-    moment_responses,
+from bot.dialogue import (
+    AWAITING_ADVOCATE,
+    ENTITY_DANGER_TYPE,
+    INTENT_EMERGENCY,
+    SLOT_AWAITING,
+    UTTER_EMERGENCY_CAN_SAY_NO,
+    UTTER_SERVICE_TROUBLE,
 )
+from bot.handoff_replies import DEFAULT_DANGER, EMERGENCY_PRIORITY, after_asking, emergency_response, moment_responses
 from bot.nlp.language import conversation_language
 from conversations.handoff_requests import ask_for_advocate
 from conversations.shifts import shift_state
 
 logger = logging.getLogger(__name__)
 
-TROUBLE_RESPONSE = UTTER_SERVICE_TROUBLE
 # How long a turn may take before the survivor is answered without it: far above a normal turn
 # (tens of milliseconds) and a busy server's (benchmarks/load: p95 under 250 ms at 50 people),
 # and short enough that a person in danger hears 911 within seconds whatever is stuck.
@@ -218,8 +217,8 @@ async def answer_instead(message: UserMessage, output: OutputChannel,
     category = await danger_in(words.agent, message.text, parsed)
     events: List[Event] = []
     if category is None:
-        replies = [await words.response(TROUBLE_RESPONSE, conversation)]
-        logger.warning("a turn got no answer from the bot; sent %s instead", TROUBLE_RESPONSE)
+        replies = [await words.response(UTTER_SERVICE_TROUBLE, conversation)]
+        logger.warning("a turn got no answer from the bot; sent %s instead", UTTER_SERVICE_TROUBLE)
     else:
         replies, events = await emergency_replies(words, conversation, message, category)
         logger.warning("an emergency got no answer from the bot; the Rasa server answered it")
@@ -245,7 +244,7 @@ async def emergency_replies(words: Words, conversation: Optional[DialogueStateTr
                                           day=await words.text(day_response, conversation), **parts)
     replies = [first, await words.response(reply.response, conversation, **values)]
     if reply.can_decline:
-        replies.append(await words.response(CAN_DECLINE, conversation))
+        replies.append(await words.response(UTTER_EMERGENCY_CAN_SAY_NO, conversation))
     events: List[Event] = [SlotSet(SLOT_AWAITING, AWAITING_ADVOCATE)] if asked.stored else []
     return replies, events
 

@@ -8,7 +8,7 @@ channel builds itself when the person asks to leave (SMS "EXIT", the web chat's 
 
 A message longer than MAX_TEXT_CHARS (an SMS can be no longer; a web chat paste or a REST call
 can) is neither refused nor cut silently: Rasa reads its first part, so danger named at the
-start is still caught and answered, and the channel then says `LONG_MESSAGE_RESPONSE` (only the
+start is still caught and answered, and the channel then says `UTTER_MESSAGE_TOO_LONG` (only the
 first part was read; send the rest in a shorter message), so nothing the person needs is lost.
 """
 from __future__ import annotations
@@ -20,16 +20,12 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.shared.constants import INTENT_MESSAGE_PREFIX
 from rasa.shared.core.constants import USER_INTENT_RESTART
 
-from bot.dialogue import UTTER_MESSAGE_TOO_LONG, UTTER_RESTART
-
 # Longest message Rasa reads: the most an SMS can carry (Twilio joins a long text into at most
 # 1,600 characters), and the same on every channel.
 MAX_TEXT_CHARS = 1600
 # What a channel says after answering a message that was cut (domain.yml).
-LONG_MESSAGE_RESPONSE = UTTER_MESSAGE_TOO_LONG
 WORD_CUT_SLACK = 100  # characters a cut may give up to end at a whole word
 # Rasa's ActionRestart says this response (domain.yml), then resets the conversation.
-EXIT_RESPONSE = UTTER_RESTART
 
 
 def without_commands(text: Optional[Text]) -> Text:

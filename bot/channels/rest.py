@@ -34,10 +34,10 @@ from sanic.response import HTTPResponse
 
 from bot.channels.blueprint import channel_blueprint
 from bot.channels.channel_responses import Words
-from bot.channels.incoming import LONG_MESSAGE_RESPONSE, is_too_long, user_message
+from bot.channels.incoming import is_too_long, user_message
 from bot.channels.safety_net import over_the_limit
 from bot.channels.sender_ids import RESERVED_PREFIXES, owned_by_a_channel
-from bot.dialogue import UTTER_RATE_LIMITED
+from bot.dialogue import UTTER_MESSAGE_TOO_LONG, UTTER_RATE_LIMITED
 from infra.rate_limits import Decision, client_address, survivor_limits
 
 logger = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ class SafeRestInput(InputChannel):
         await on_new_message(message)
         if is_too_long(typed):
             await message.output_channel.send_response(
-                message.sender_id, await self.words.response(LONG_MESSAGE_RESPONSE))
+                message.sender_id, await self.words.response(UTTER_MESSAGE_TOO_LONG))
 
     async def slow_down(self, sender: Text, decision: Decision) -> HTTPResponse:
         """429, and the kind words in the bot's usual shape (the default variation: a refusal

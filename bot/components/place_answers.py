@@ -21,11 +21,8 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.components.intents import set_intent
-from bot.components.places import PLACE_ENTITY
-from bot.dialogue import INTENT_INFORM_PLACE
+from bot.dialogue import ENTITY_PLACE, INTENT_INFORM_PLACE
 from bot.nlp.misspellings import is_place_filler
-
-PLACE_INTENT = INTENT_INFORM_PLACE
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -43,9 +40,9 @@ class PlaceAnswerClassifier(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             doc = message.get(SPACY_DOCS[TEXT])
-            places = [e for e in message.get(ENTITIES, []) if e.get("entity") == PLACE_ENTITY]
+            places = [e for e in message.get(ENTITIES, []) if e.get("entity") == ENTITY_PLACE]
             if doc is not None and places and only_a_place(doc, places):
-                set_intent(message, PLACE_INTENT)
+                set_intent(message, INTENT_INFORM_PLACE)
         return messages
 
 

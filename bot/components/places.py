@@ -37,7 +37,6 @@ from bot.nlp.misspellings import (
 from resources.places.gazetteer import gazetteer, name_key
 from resources.places.geocode import BIG_CITY, town, town_choices
 
-PLACE_ENTITY = ENTITY_PLACE
 # Towns named like everyday words: a place only after "in"/"near"…, next to a state, or alone.
 EVERYDAY_WORDS = {
     "hope", "mobile", "normal", "reading", "why", "help", "home", "safe", "independence", "liberty",
@@ -213,4 +212,4 @@ def _used_as_place(doc, ent) -> bool:
 
 
 def _entity(value: Text, start: int, end: int) -> Dict[Text, Any]:
-    return {"entity": PLACE_ENTITY, "value": value, "start": start, "end": end, "confidence": 1.0}
+    return {"entity": ENTITY_PLACE, "value": value, "start": start, "end": end, "confidence": 1.0}

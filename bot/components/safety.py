@@ -47,10 +47,6 @@ from bot.nlp.sentence_encoder import sentence_encoder
 CHECK_THRESHOLD = 0.3
 
 LEXICON_PATH = Path(__file__).with_name("safety_lexicon.yml")
-EMERGENCY_INTENT = INTENT_EMERGENCY
-DANGER_ENTITY = ENTITY_DANGER_TYPE
-SAFETY_CHECK_ENTITY = MARK_SAFETY_CHECK
-KIND_ENTITY = ENTITY_SERVICE_KIND
 # How sure the intent classifiers must have been of a kind of help for an emergency to keep it.
 MIN_KIND_CONFIDENCE = 0.6
 CATEGORIES = ("self_harm", "danger", "medical")  # order = precedence when several match
@@ -277,18 +273,18 @@ class SafetySignalClassifier(GraphComponent):
                                 check_threshold=self.check_threshold)
             signal = assessment.signal
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-            if signal is None and intent != EMERGENCY_INTENT:
+            if signal is None and intent != INTENT_EMERGENCY:
                 if assessment.check:  # answered as usual, with 911 / 988 named once (notices.py)
                     message.set(ENTITIES, message.get(ENTITIES, []) + [
-                        self._entity(SAFETY_CHECK_ENTITY, assessment.check, text)], add_to_output=True)
+                        self._entity(MARK_SAFETY_CHECK, assessment.check, text)], add_to_output=True)
                 continue
             category = signal.category if signal else "danger"
-            entities = [self._entity(DANGER_ENTITY, category, text)]
+            entities = [self._entity(ENTITY_DANGER_TYPE, category, text)]
             kind = requested_kind(message.get(INTENT) or {})
             if kind:
-                entities.append(self._entity(KIND_ENTITY, kind, text))
+                entities.append(self._entity(ENTITY_SERVICE_KIND, kind, text))
             if signal:
-                set_intent(message, EMERGENCY_INTENT)
+                set_intent(message, INTENT_EMERGENCY)
             message.set(ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True)
         return messages
 

@@ -23,7 +23,8 @@ from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, UserUttered
 
-from bot.channels.webchat.socket import ERROR_REPLY, WebChatInput, WebChatOutput, bot_message, transcript
+from bot.channels.webchat.socket import WebChatInput, WebChatOutput, bot_message, transcript
+from bot.dialogue import UTTER_CHANNEL_ERROR
 from infra.config import ROOT
 from tests.helpers import NAVIGATOR, PASSWORD, Browser, http, wait_until
 
@@ -130,7 +131,7 @@ def test_a_failed_erase_says_so_and_keeps_the_chat_going():
     socket = FakeSocket()
     webchat.sockets.add("web-x", socket)
     assert asyncio.run(webchat._erase("web-x", socket)) is False
-    assert socket.sent == [{"type": "bot", "text": words_of(ERROR_REPLY), "buttons": [], "note": True}]
+    assert socket.sent == [{"type": "bot", "text": words_of(UTTER_CHANNEL_ERROR), "buttons": [], "note": True}]
     assert not socket.closed and "web-x" not in webchat.erased  # it can be asked again
 
 

@@ -71,12 +71,6 @@ STOP_GRACE_S = 10.0  # how long a stopping server waits for turns still running
 
 ADVOCATE_MARK = "advocate"  # the metadata key of an advocate's message (console/rasa_api.py)
 # Responses (domain.yml) the channel says itself.
-OPTION_LINE = UTTER_PART_SMS_OPTION
-HELP_REPLY = UTTER_SMS_HELP
-PICTURE_REPLY = UTTER_SMS_PICTURE_ONLY
-ERROR_REPLY = UTTER_CHANNEL_ERROR
-DELETE_QUESTION = UTTER_SMS_DELETE_CONFIRM
-ERASED_REPLY = UTTER_SMS_DELETED
 
 
 def offered_options(events: Sequence[Any]) -> List[Dict[Text, Any]]:
@@ -146,7 +140,7 @@ class TwilioSmsOutput(OutputChannel):
 
     async def _option_lines(self, message: Dict[Text, Any], conversation: Any) -> List[Text]:
         buttons = message.get("buttons") or message.get("quick_replies") or []
-        return [await self.words.text(OPTION_LINE, conversation, number=number, title=button.get("title") or "")
+        return [await self.words.text(UTTER_PART_SMS_OPTION, conversation, number=number, title=button.get("title") or "")
                 for number, button in enumerate(buttons, start=1)]
 
     async def say(self, conversation_id: Text, response_name: Text, may_wait: bool = True) -> None:
@@ -262,22 +256,22 @@ class TwilioSmsInput(InputChannel):
             await asyncio.to_thread(sms_store.set_delete_requested, texter.conversation_id, False)
         if action == "erase":
             try:  # said first: the reply needs the number, which goes with the rest
-                await output.say(texter.conversation_id, ERASED_REPLY, may_wait=False)
+                await output.say(texter.conversation_id, UTTER_SMS_DELETED, may_wait=False)
             finally:  # erased even if Twilio cannot take the reply
                 await asyncio.to_thread(erase_conversation, texter.conversation_id)
                 self.eraser.wake()  # and at Twilio, from TWILIO_ERASE_DELAY_S on
                 logger.info("an SMS conversation was erased at the texter's request")
         elif action == "delete":
             await asyncio.to_thread(sms_store.set_delete_requested, texter.conversation_id, True)
-            await output.say(texter.conversation_id, DELETE_QUESTION)
+            await output.say(texter.conversation_id, UTTER_SMS_DELETE_CONFIRM)
         elif action in ("stop", "start"):
             # Twilio confirms STOP and START itself; after STOP nothing more is sent.
             await asyncio.to_thread(sms_store.set_opted_out, texter.conversation_id, action == "stop")
         elif action == "picture":
-            await output.say(texter.conversation_id, PICTURE_REPLY)
+            await output.say(texter.conversation_id, UTTER_SMS_PICTURE_ONLY)
         elif action in ("exit", "turn", "help"):
             if action == "help":  # the carriers' reply, then the words as any message
-                await output.say(texter.conversation_id, HELP_REPLY)
+                await output.say(texter.conversation_id, UTTER_SMS_HELP)
             await self._turn(sms, texter, action == "exit", output, on_new_message)
 
     async def _turn(self, sms: IncomingSms, texter: sms_store.Texter, leaving: bool, output: "TwilioSmsOutput",
@@ -301,7 +295,7 @@ class TwilioSmsInput(InputChannel):
         except Exception:
             logger.exception("an SMS turn failed")
             collector.messages.append(await self.words.response(
-                ERROR_REPLY, await self.words.conversation(texter.conversation_id)))
+                UTTER_CHANNEL_ERROR, await self.words.conversation(texter.conversation_id)))
         await output.deliver(texter.conversation_id, collector.messages)
 
     async def _answer_to_options(self, body: Text, conversation_id: Text) -> Text:

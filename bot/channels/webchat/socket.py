@@ -72,12 +72,12 @@ from websockets.exceptions import ConnectionClosed
 
 from bot.channels.blueprint import channel_blueprint
 from bot.channels.channel_responses import Words
-from bot.channels.incoming import LONG_MESSAGE_RESPONSE, exit_message, is_too_long, user_message
+from bot.channels.incoming import exit_message, is_too_long, user_message
 from bot.channels.safety_net import over_the_limit
 from bot.channels.sender_ids import WEBCHAT_PREFIX
 from bot.channels.webchat import page
 from bot.channels.webchat import sessions as webchat_sessions
-from bot.dialogue import UTTER_CHANNEL_ERROR, UTTER_RATE_LIMITED
+from bot.dialogue import UTTER_CHANNEL_ERROR, UTTER_MESSAGE_TOO_LONG, UTTER_RATE_LIMITED
 from conversations.retention import erase_conversation
 from infra.rate_limits import address_limit, client_address, survivor_limits
 
@@ -93,7 +93,6 @@ DEFAULT_SOCKETS_PER_ADDRESS = 100
 TRY_AGAIN_LATER = 1013  # WebSocket close code
 TOUCH_EVERY_S = 3600.0  # a session in use is marked seen (for retention) at most this often
 
-ERROR_REPLY = UTTER_CHANNEL_ERROR
 
 ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?")
 
@@ -424,11 +423,11 @@ class WebChatInput(InputChannel):
             await on_new_message(message)
             if is_too_long(text):
                 conversation = await self.words.conversation(session)
-                await output.send_note(session, await self.words.response(LONG_MESSAGE_RESPONSE, conversation))
+                await output.send_note(session, await self.words.response(UTTER_MESSAGE_TOO_LONG, conversation))
         except Exception:
             logger.exception("a web chat turn failed")
             conversation = await self.words.conversation(session)
-            await output.send_note(session, await self.words.response(ERROR_REPLY, conversation))
+            await output.send_note(session, await self.words.response(UTTER_CHANNEL_ERROR, conversation))
 
     async def _end(self, session: Text, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         """Quick exit: the conversation is reset, as an SMS "EXIT" resets it, and its session can
@@ -460,7 +459,7 @@ class WebChatInput(InputChannel):
             self.erased.pop(session, None)
             logger.error("a web chat erase failed (%s)", type(error).__name__)
             with contextlib.suppress(Exception):
-                await ws.send(json.dumps({"type": "bot", **bot_message(await self.words.response(ERROR_REPLY)),
+                await ws.send(json.dumps({"type": "bot", **bot_message(await self.words.response(UTTER_CHANNEL_ERROR)),
                                           "note": True}))
             return False
         logger.info("a web chat conversation was erased at the person's request")
