@@ -49,10 +49,6 @@ from bot.dialogue import (
 from conversations.handoff_requests import Asked
 from conversations.shifts import ShiftState, SpokenTime, spoken_time
 
-# The handoff priorities the bot asks for (conversations.handoffs.PRIORITIES). "emergency" is also
-# the intent's name (bot.dialogue.INTENT_EMERGENCY), but this is the queue's word, not the dialogue's.
-EMERGENCY_PRIORITY = "emergency"
-REQUEST_PRIORITY = "request"
 # What the survivor hears first in an emergency, by the safety component's `danger_type`.
 EMERGENCY_RESPONSES = {
     "self_harm": UTTER_EMERGENCY_SELF_HARM,

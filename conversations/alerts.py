@@ -38,7 +38,7 @@ from typing import Optional
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, func, select, update
 
 from conversations import flood_budget
-from conversations.handoffs import Handoff
+from conversations.handoffs import EMERGENCY_PRIORITY, Handoff
 from infra import config, retention
 from infra.clock import utcnow
 from infra.db import Base, session_scope
@@ -142,8 +142,9 @@ def summary_text(count: int, urgent: int) -> str:
     return SUMMARY_TEXT[False].format(count=count, urgent=urgent, link=console_base() + "/")
 
 
-async def send_handoff_alerts(handoff_id: int, priority: str) -> AlertResult:
-    """Text every on-call advocate about handoff `handoff_id`, or leave it for the next summary
+async def send_handoff_alerts(handoff_id: int, priority: str, language: Optional[str] = None) -> AlertResult:
+    """Text every on-call advocate about handoff `handoff_id` (`language`: what the survivor writes
+    in, named in the text when it is not English), or leave it for the next summary
     when the alert budget is spent; never raises (the survivor's reply must not depend on it),
     records what was sent."""
     numbers = alert_numbers()
@@ -156,15 +157,9 @@ async def send_handoff_alerts(handoff_id: int, priority: str) -> AlertResult:
     if batched:
         summary_timer()
         return AlertResult(len(numbers), 0, batched=True)
-    language = await asyncio.to_thread(_language_of, handoff_id)
     delivered = await _text(numbers, alert_text(handoff_id, priority, language), f"handoff {handoff_id}")
     await _record_delivered(Alert, alert_id, delivered)
     return AlertResult(len(numbers), delivered)
-
-
-def _language_of(handoff_id: int) -> Optional[str]:
-    with session_scope() as session:
-        return session.execute(select(Handoff.language).where(Handoff.id == handoff_id)).scalar()
 
 
 async def _reserved(handoff_id: int, priority: str, recipients: int) -> Optional[tuple[int, bool]]:
@@ -277,7 +272,7 @@ def _claim_summary(recipients: int, now: Optional[dt.datetime] = None) -> Option
                 Handoff.id.in_(select(Alert.handoff_id).where(Alert.summary_id == summary.id)),
                 Handoff.status == "open", Handoff.declined_at.is_(None))).all()
         summary.handoffs = len(waiting)
-        summary.urgent = sum(priority == "emergency" for _id, priority in waiting)
+        summary.urgent = sum(priority == EMERGENCY_PRIORITY for _id, priority in waiting)
         if not summary.handoffs:
             summary.recipients = 0  # every one was taken meanwhile: nothing to tell
         return summary

@@ -37,7 +37,15 @@ from sqlalchemy.orm import Session
 
 from conversations import flood_budget
 from conversations.alerts import send_handoff_alerts
-from conversations.handoffs import PRIORITIES, Handoff, declined_by_survivor, live_handoff, open_handoff, place_in_line
+from conversations.handoffs import (
+    EMERGENCY_PRIORITY,
+    PRIORITIES,
+    Handoff,
+    declined_by_survivor,
+    live_handoff,
+    open_handoff,
+    place_in_line,
+)
 from infra.clock import utcnow
 from infra.db import session_scope
 
@@ -66,6 +74,7 @@ class Asked:
     handoff_id: Optional[int] = None
     place_in_line: int = 0  # 1 = the next one an advocate sees; 0 when it is not waiting
     claimed: bool = False  # an advocate already holds the conversation
+    language: Optional[str] = None  # what the survivor writes in, as the handoff keeps it (the alert says it)
 
 
 @dataclasses.dataclass
@@ -84,10 +93,10 @@ async def ask_for_advocate(conversation_id: str, channel: str, priority: str, re
     """Put the conversation in front of an advocate (or raise its priority), and alert the
     advocates when it is new, more urgent, or wanted again after a "no advocate". `events`: the
     conversation's (as the caller holds them), which say whether it has been talking for a
-    while; `language`, what the survivor writes in (the advocate sees it). Never raises, never takes longer than STORE_WAIT_S: a database fault is logged by its
-    type (its text holds the conversation id), the request is finished or retried in the
-    background, and the answer is `Asked(stored=False)`; so is a new handoff over the flood
-    budget, which waits for room."""
+    while; `language`: what the survivor writes in (the advocate sees it). Never raises, never
+    takes longer than STORE_WAIT_S: a database fault is logged by its type (its text holds the
+    conversation id), the request is finished or retried in the background, and the answer is
+    `Asked(stored=False)`; so is a new handoff over the flood budget, which waits for room."""
     wanted = Wanted(conversation_id, channel or "unknown", priority, reason,
                     talking=_talking(events), language=language)
     writing = asyncio.ensure_future(asyncio.to_thread(_store, wanted, engine))
@@ -106,7 +115,7 @@ async def ask_for_advocate(conversation_id: str, channel: str, priority: str, re
         return Asked(stored=False)
     asked, alert = stored
     if alert:
-        alert_in_background(asked.handoff_id, priority)
+        alert_in_background(asked.handoff_id, priority, asked.language)
     return asked
 
 
@@ -152,7 +161,7 @@ def _settle_late(wanted: Wanted, engine: Optional[Engine], stored: Optional[tupl
     logger.warning("a %s handoff that could not be recorded at first is in the queue now (#%s)",
                    wanted.priority, asked.handoff_id)
     if alert:
-        alert_in_background(asked.handoff_id, wanted.priority)
+        alert_in_background(asked.handoff_id, wanted.priority, asked.language)
     return True
 
 
@@ -167,7 +176,7 @@ def current_request(conversation_id: str, engine: Optional[Engine] = None) -> Op
 
 
 def _asked(session: Session, handoff: Handoff) -> Asked:
-    return Asked(True, handoff.id, place_in_line(session, handoff), handoff.status == "claimed")
+    return Asked(True, handoff.id, place_in_line(session, handoff), handoff.status == "claimed", handoff.language)
 
 
 def decline(conversation_id: str, engine: Optional[Engine] = None) -> bool:
@@ -192,16 +201,16 @@ def _store(wanted: Wanted, engine: Optional[Engine]) -> Optional[tuple[Asked, bo
         handoff = open_handoff(session, wanted.conversation_id, wanted.channel, wanted.priority, wanted.reason,
                                wanted.language)
         logger.info("handoff %s: priority %s, reason %s", handoff.id, handoff.priority, wanted.reason)
-        alert = was is None or was[0] != handoff.priority or (was[1] and wanted.priority == "emergency")
+        alert = was is None or was[0] != handoff.priority or (was[1] and wanted.priority == EMERGENCY_PRIORITY)
         asked = _asked(session, handoff)
     return asked, alert
 
 
-def alert_in_background(handoff_id: Optional[int], priority: str) -> None:
+def alert_in_background(handoff_id: Optional[int], priority: str, language: Optional[str] = None) -> None:
     """Text the advocates on call about the handoff, after the survivor's reply (never before)."""
     if handoff_id is None:
         return
-    _in_background(send_handoff_alerts(handoff_id, priority))
+    _in_background(send_handoff_alerts(handoff_id, priority, language))
 
 
 def _in_background(work) -> None:

@@ -31,7 +31,8 @@ from infra import retention
 from infra.clock import utcnow
 from infra.db import Base
 
-PRIORITIES = ("emergency", "request")  # most urgent first
+EMERGENCY_PRIORITY, REQUEST_PRIORITY = "emergency", "request"
+PRIORITIES = (EMERGENCY_PRIORITY, REQUEST_PRIORITY)  # most urgent first
 STATUSES = ("open", "claimed", "handed_back", "closed")
 # A handoff still waiting for, or held by, an advocate. A new emergency after a hand back opens a
 # new handoff: the bot is in charge again and the queue must show it.

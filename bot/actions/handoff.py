@@ -43,8 +43,6 @@ from bot.dialogue import (
 )
 from bot.handoff_replies import (
     DEFAULT_DANGER,
-    EMERGENCY_PRIORITY,
-    REQUEST_PRIORITY,
     AdvocateReply,
     after_asking,
     emergency_response,
@@ -54,6 +52,7 @@ from bot.handoff_replies import (
 )
 from bot.nlp.language import conversation_language
 from conversations.handoff_requests import Asked, ask_for_advocate, current_request, decline
+from conversations.handoffs import EMERGENCY_PRIORITY, REQUEST_PRIORITY
 from conversations.shifts import after_hours_handoffs, shift_state
 from conversations.shifts import check as check_shift_settings
 

@@ -49,9 +49,10 @@ from bot.dialogue import (
     UTTER_EMERGENCY_CAN_SAY_NO,
     UTTER_SERVICE_TROUBLE,
 )
-from bot.handoff_replies import DEFAULT_DANGER, EMERGENCY_PRIORITY, after_asking, emergency_response, moment_responses
+from bot.handoff_replies import DEFAULT_DANGER, after_asking, emergency_response, moment_responses
 from bot.nlp.language import conversation_language
 from conversations.handoff_requests import ask_for_advocate
+from conversations.handoffs import EMERGENCY_PRIORITY
 from conversations.shifts import shift_state
 
 logger = logging.getLogger(__name__)

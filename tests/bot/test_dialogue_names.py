@@ -22,8 +22,6 @@ DIALOGUE_FILE = BOT / "dialogue.py"
 # Literals under bot/ that equal a declared name but are truly something else: (file, the text
 # of the line that holds it). Keep this short; a dialogue name is imported from bot.dialogue.
 NOT_DIALOGUE_NAMES = {
-    # The handoff queue's priority (conversations.handoffs.PRIORITIES), spelt like the intent.
-    ("bot/handoff_replies.py", 'EMERGENCY_PRIORITY = "emergency"'),
     # The key of the emergency examples in the safety model's data files (safety_data/*.yml).
     ("bot/components/safety_model.py", 'data.get("emergency")'),
 }

@@ -296,3 +296,11 @@ def test_the_handoff_says_the_survivor_writes_in_spanish(directory_db, domain, t
     with db.session_scope() as session:
         languages = {h.conversation_id: h.language for h in list_handoffs(session, "open")}
     assert languages == {"es-1": "es", "en-1": "en"}
+
+
+def test_the_alert_of_a_spanish_emergency_says_spanish_and_nothing_said(directory_db, domain, tracker_factory,
+                                                                        twilio):
+    run(ActionEmergency(), emergency(tracker_factory, sender="es-2", text="tiene una pistola y esta aqui"), domain)
+    bodies = [a.body for a in twilio.sent]
+    assert len(bodies) == 2 and all("(Spanish)" in body for body in bodies)
+    assert not any("pistola" in body or "es-2" in body for body in bodies)
