@@ -171,21 +171,24 @@ def _holders(inspector) -> list[RetentionRule]:
     return [rule for rule in retention.rules() if rule.open_when is not None and inspector.has_table(rule.name)]
 
 
+def _one_select(selects: list):
+    """The SELECTs as one: itself when there is one, else their UNION."""
+    return selects[0] if len(selects) == 1 else sa.union(*selects)
+
+
 def _kept_conversations(holders: list[RetentionRule]):
     """A SELECT of the conversations a purge of a number of days leaves whole (a handoff not closed)."""
-    selects = [sa.select(rule.conversation_column).where(rule.open_when) for rule in holders]
-    return selects[0] if len(selects) == 1 else sa.union(*selects)
+    return _one_select([sa.select(rule.conversation_column).where(rule.open_when) for rule in holders])
 
 
 def _open_ids(holders: list[RetentionRule]):
     """A SELECT of the ids of the open rows (handoffs not closed) that records may point at."""
-    selects = [sa.select(*rule.table.primary_key.columns).where(rule.open_when) for rule in holders]
-    return selects[0] if len(selects) == 1 else sa.union(*selects)
+    return _one_select([sa.select(*rule.table.primary_key.columns).where(rule.open_when) for rule in holders])
 
 
 def _all_ids(holders: list[RetentionRule]):
-    selects = [sa.select(*rule.table.primary_key.columns) for rule in holders]
-    return selects[0] if len(selects) == 1 else sa.union(*selects)
+    """A SELECT of the ids of every row records may point at (an id not in it: a deleted handoff)."""
+    return _one_select([sa.select(*rule.table.primary_key.columns) for rule in holders])
 
 
 def _unclosed_handoff_conversations(engine: Engine) -> set[str]:

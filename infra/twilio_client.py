@@ -87,13 +87,6 @@ class TwilioSettings:
         return cls(os.environ["TWILIO_ACCOUNT_SID"], os.environ["TWILIO_AUTH_TOKEN"], os.environ["TWILIO_NUMBER"],
                    (os.environ.get("TWILIO_API_URL") or DEFAULT_API_URL).rstrip("/"))
 
-    @property
-    def messages_url(self) -> Text:
-        return f"{self.api_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
-
-    def message_url(self, message_sid: Text) -> Text:
-        return f"{self.api_url}/2010-04-01/Accounts/{self.account_sid}/Messages/{quote(message_sid, safe='')}.json"
-
 
 def retry_delay(attempt: int, retry_after: Optional[Text] = None) -> float:
     """Seconds to wait before attempt `attempt + 1`: Twilio's Retry-After if it gave one, else

@@ -25,7 +25,9 @@ import hmac
 from typing import Any, List, Optional
 
 import pluggy
+from sanic import response
 
+from infra.secret_key import derived_key
 from navigator import (
     rasa_cli,
     schema,  # noqa: F401  (every table's owner and retention rule, as in every process)
@@ -40,8 +42,6 @@ SERVER = "action server"
 
 def shared_secret() -> str:
     """The secret the Rasa server sends and the action server requires (hex, 64 characters)."""
-    from infra.secret_key import derived_key  # here: the key (and cryptography) load only when the secret is needed
-
     return derived_key(SECRET_INFO).hex()
 
 
@@ -54,8 +54,6 @@ def authorized(authorization: Optional[str], secret: str) -> bool:
 
 def require_secret(app: Any, secret: str) -> None:
     """Refuse (401) every request to `app` but OPEN_PATHS that does not carry `secret`."""
-    from sanic import response  # here: only the action server's own process builds answers
-
     async def check_secret(request: Any) -> Any:
         if request.path in OPEN_PATHS or authorized(request.headers.get("authorization"), secret):
             return None

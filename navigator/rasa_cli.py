@@ -17,6 +17,8 @@ import os
 import sys
 from typing import Any, Callable, List, NoReturn, Optional
 
+from sanic import Sanic
+
 
 def refuse(server: str, why: str) -> NoReturn:
     """`server` is not started: one line saying why, exit status 2."""
@@ -26,8 +28,6 @@ def refuse(server: str, why: str) -> NoReturn:
 
 def refuse_apps_without(server: str, keeps: Callable[[Any], bool], why: Callable[[Any], str]) -> None:
     """From now on Sanic runs only apps for which `keeps(app)`; any other is refused with `why(app)`."""
-    from sanic import Sanic  # here: a refused command line stops before Sanic loads
-
     sanic_run = Sanic.run
 
     def run(app: Any, *args: Any, **kwargs: Any) -> Any:

@@ -51,10 +51,10 @@ def rasa_arguments(argv: List[str], env: Any = os.environ) -> List[str]:
     secret itself, or enables the API with no secret to guard it."""
     if not argv or argv[0] != "run" or (len(argv) > 1 and argv[1] == "actions"):
         refuse("usage: python -m navigator.rasa_server run [the options of `rasa run`] "
-                           "(the action server is python -m navigator.action_server run actions)")
+               "(the action server is python -m navigator.action_server run actions)")
     if any(names_a_secret(arg) for arg in argv):  # the message repeats no argument: it may be the secret
         refuse(f"a secret on the command line ({', '.join(SECRET_OPTIONS)}, -t) is readable by every "
-                           f"local user; set {API_SECRET_VARIABLE} in the environment instead")
+               f"local user; set {API_SECRET_VARIABLE} in the environment instead")
     secret = env.get(API_SECRET_VARIABLE) or ""
     if "--enable-api" in argv and not secret:
         refuse(f"--enable-api needs {API_SECRET_VARIABLE}: Rasa's HTTP API would be open to anyone")

@@ -1,7 +1,6 @@
 """`navigator rekey`, and the re-keying every start does while NAVIGATOR_SECRET_KEY_PREVIOUS is set.
 
-What is re-sealed, and how (the sealed columns say so in their `info`), is infra.rekey's; its
-names are re-exported here for the command's callers.
+What is re-sealed, and how (the sealed columns say so in their `info`), is infra.rekey's.
 """
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ from typing import Optional
 from sqlalchemy.engine import Engine
 
 from infra import secret_key
-from infra.rekey import KEYED_HASH_OF, PAGE, SEALED_WITH, RekeyReport, rekey, scan, sealed_tables  # noqa: F401
+from infra.rekey import RekeyReport, rekey
 
 logger = logging.getLogger(__name__)
 

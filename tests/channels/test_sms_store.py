@@ -156,7 +156,7 @@ def test_an_older_database_with_plain_numbers_is_sealed_and_keeps_its_texters(tm
 
 
 def test_a_texter_hashed_under_a_previous_secret_is_found_and_moved_to_the_current_one(database, monkeypatch):
-    from navigator.rekey import rekey
+    from infra.rekey import rekey
 
     engine = db.make_engine(database)
     monkeypatch.setenv("NAVIGATOR_SECRET_KEY", "a" * 40)
